@@ -1,0 +1,16 @@
+"""Domain errors raised by services; the API, the admin and the commands each translate them in one place."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+
+__all__ = ["PermissionDenied", "TransitionNotAllowed", "ValidationError"]
+
+
+class TransitionNotAllowed(Exception):
+    """The transition does not start from the incident's current state (HTTP 409)."""
+
+    def __init__(self, *, transition: str, state: str, allowed: list[str]):
+        self.transition, self.state, self.allowed = transition, state, allowed
+        allowed_text = ", ".join(allowed) if allowed else "none"
+        super().__init__(
+            f"Cannot {transition} an incident in state '{state}'. Allowed from '{state}': {allowed_text}."
+        )

@@ -1,0 +1,496 @@
+"""Incident data and its lifecycle.
+
+Transition methods only set fields; locking, permission checks, saving, the timeline and follow-up work are
+the job of `incidents.services`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from simple_history.models import HistoricalRecords
+
+from . import permissions as perms
+from .choices import (
+    OPEN_STATES,
+    Category,
+    Criticality,
+    EventKind,
+    HoldReason,
+    IncidentType,
+    Level,
+    ResolutionCode,
+    Severity,
+    Source,
+    State,
+    Tier,
+    Visibility,
+)
+
+
+class Service(models.Model):
+    """An entry of the service catalogue: what incidents hit and what reports are about."""
+
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    owner_group = models.ForeignKey(Group, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    criticality = models.CharField(max_length=8, choices=Criticality.choices, default=Criticality.MEDIUM)
+    stakeholder_emails = models.TextField(blank=True, help_text="One address per line (or comma-separated).")
+    is_active = models.BooleanField("active", default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def stakeholder_email_list(self) -> list[str]:
+        return [e.strip() for e in self.stakeholder_emails.replace(",", "\n").splitlines() if e.strip()]
+
+
+class SupportTier(models.Model):
+    """A support level, backed by the Django group that holds its members."""
+
+    code = models.CharField(max_length=10, choices=Tier.choices, unique=True)
+    name = models.CharField(max_length=80)
+    rank = models.PositiveSmallIntegerField(
+        unique=True, help_text="1 is the first line; higher is more expert."
+    )
+    group = models.OneToOneField(Group, on_delete=models.PROTECT, related_name="support_tier")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["rank"]
+
+    def __str__(self):
+        return self.name
+
+
+class SlaPolicy(models.Model):
+    """Response and resolution targets of one severity (seed: S1 15 min / 4 h ... S4 24 h / 72 h)."""
+
+    severity = models.CharField(max_length=2, choices=Severity.choices, unique=True)
+    response_target = models.DurationField()
+    resolution_target = models.DurationField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["severity"]
+        verbose_name = "SLA policy"
+        verbose_name_plural = "SLA policies"
+
+    def __str__(self):
+        return f"{self.severity}: respond {self.response_target}, resolve {self.resolution_target}"
+
+
+class ResponsePlan(models.Model):
+    """A runbook for one incident type; copied onto an incident as a checklist when it is classified."""
+
+    incident_type = models.CharField(max_length=32, choices=IncidentType.choices, unique=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["incident_type"]
+
+    def __str__(self):
+        return self.title
+
+
+class ResponsePlanStep(models.Model):
+    plan = models.ForeignKey(ResponsePlan, on_delete=models.CASCADE, related_name="steps")
+    order = models.PositiveSmallIntegerField(default=0)
+    text = models.CharField(max_length=500)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["plan", "order", "pk"]
+
+    def __str__(self):
+        return self.text
+
+
+class Problem(models.Model):
+    """ITIL problem record: the underlying cause of one or more incidents."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        KNOWN_ERROR = "known_error", "Known error"
+        RESOLVED = "resolved", "Resolved"
+
+    number = models.CharField(max_length=16, unique=True, editable=False)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    root_cause = models.TextField(blank=True)
+    is_known_error = models.BooleanField("known error", default=False)
+    workaround = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.number} {self.title}"
+
+
+class NumberSequence(models.Model):
+    """Gap-free human numbers (INC-000001) that stay unique under concurrent creation."""
+
+    name = models.CharField(max_length=16, primary_key=True)
+    last_value = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.name}: {self.last_value}"
+
+
+class IncidentQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(state__in=OPEN_STATES)
+
+    def response_breached(self, now=None):
+        now = now or timezone.now()
+        return self.filter(response_breached_q(now))
+
+    def resolution_breached(self, now=None):
+        now = now or timezone.now()
+        return self.filter(resolution_breached_q(now))
+
+    def breached(self, now=None):
+        now = now or timezone.now()
+        return self.filter(response_breached_q(now) | resolution_breached_q(now))
+
+
+def response_breached_q(now) -> Q:
+    """First response after its due time, or still missing past it while the incident awaits one."""
+    late = Q(first_response_at__gt=models.F("response_due_at"))
+    missing = Q(
+        first_response_at__isnull=True,
+        response_due_at__lt=now,
+        state__in=[State.LOGGED, State.CLASSIFIED],
+    )
+    return Q(response_due_at__isnull=False) & (late | missing)
+
+
+def resolution_breached_q(now) -> Q:
+    """Resolved after its due time, or unresolved past it; the clock stands still while on hold."""
+    late = Q(resolved_at__gt=models.F("resolution_due_at"))
+    running = Q(
+        resolved_at__isnull=True,
+        resolution_due_at__lt=now,
+        state__in=[State.LOGGED, State.CLASSIFIED, State.INVESTIGATING],
+    )
+    paused = Q(state=State.ON_HOLD, on_hold_since__gt=models.F("resolution_due_at"))
+    return Q(resolution_due_at__isnull=False) & (late | running | paused)
+
+
+class Incident(ConcurrentTransitionMixin, models.Model):
+    number = models.CharField(max_length=16, unique=True, editable=False)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    service = models.ForeignKey(
+        Service, null=True, blank=True, on_delete=models.PROTECT, related_name="incidents"
+    )
+    category = models.CharField(max_length=16, choices=Category.choices, blank=True, db_index=True)
+    incident_type = models.CharField(
+        max_length=32, choices=IncidentType.choices, default=IncidentType.OTHER, blank=True
+    )
+    source = models.CharField(max_length=12, choices=Source.choices, default=Source.USER)
+    urgency = models.CharField(max_length=8, choices=Level.choices, blank=True)
+    impact = models.CharField(max_length=8, choices=Level.choices, blank=True)
+    severity = models.CharField(max_length=2, choices=Severity.choices, blank=True, db_index=True)
+    state = FSMField(
+        max_length=16, choices=State.choices, default=State.LOGGED, protected=True, db_index=True
+    )
+    tier = models.CharField(max_length=10, choices=Tier.choices, default=Tier.TIER1, db_index=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_incidents",
+    )
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reported_incidents",
+    )
+    is_major = models.BooleanField("major", default=False, db_index=True)
+
+    detected_at = models.DateTimeField(help_text="When the fault was first noticed; may precede logging.")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, help_text="Logging time.")
+    classified_at = models.DateTimeField(null=True, blank=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    response_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    on_hold_reason = models.CharField(max_length=16, choices=HoldReason.choices, blank=True)
+    on_hold_since = models.DateTimeField(null=True, blank=True)
+    on_hold_seconds = models.PositiveIntegerField(default=0, help_text="Total time spent on hold.")
+    resolved_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    reopen_count = models.PositiveIntegerField(default=0)
+    resolution_code = models.CharField(max_length=16, choices=ResolutionCode.choices, blank=True)
+    resolution_notes = models.TextField(blank=True)
+    cancel_reason = models.TextField(blank=True)
+
+    problem = models.ForeignKey(
+        Problem, null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents"
+    )
+    change_ref = models.CharField("change record", max_length=64, blank=True)
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="children",
+        help_text="The incident this one duplicates or belongs to.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+    objects = IncidentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        permissions = [
+            ("classify_incident", "Can classify incidents"),
+            ("investigate_incident", "Can investigate incidents"),
+            ("hold_incident", "Can put incidents on hold and resume them"),
+            ("resolve_incident", "Can resolve incidents"),
+            ("close_incident", "Can close incidents"),
+            ("reopen_incident", "Can reopen incidents"),
+            ("cancel_incident", "Can cancel incidents"),
+            ("override_severity", "Can override the severity matrix"),
+            ("manage_incident", "Can manage any incident (Incident Manager)"),
+        ]
+        indexes = [
+            models.Index(fields=["state", "-created_at"], name="incident_state_created"),
+            models.Index(fields=["service", "-created_at"], name="incident_service_created"),
+            models.Index(fields=["assignee", "state"], name="incident_assignee_state"),
+        ]
+
+    def __str__(self):
+        return f"{self.number} {self.title}"
+
+    # --- computed -----------------------------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def response_breached(self) -> bool:
+        if self.response_due_at is None:
+            return False
+        if self.first_response_at is not None:
+            return self.first_response_at > self.response_due_at
+        return self.state in (State.LOGGED, State.CLASSIFIED) and timezone.now() > self.response_due_at
+
+    @property
+    def resolution_breached(self) -> bool:
+        if self.resolution_due_at is None:
+            return False
+        if self.resolved_at is not None:
+            return self.resolved_at > self.resolution_due_at
+        if self.state == State.ON_HOLD:
+            return bool(self.on_hold_since and self.on_hold_since > self.resolution_due_at)
+        if self.state in (State.CANCELLED, State.CLOSED):
+            return False
+        return timezone.now() > self.resolution_due_at
+
+    def resolution_time_left(self, now=None) -> timedelta | None:
+        """Time until the resolution clock runs out (negative when breached); None when it is not running."""
+        if self.resolution_due_at is None or not self.is_open:
+            return None
+        reference = self.on_hold_since if self.state == State.ON_HOLD else (now or timezone.now())
+        return self.resolution_due_at - reference
+
+    # --- lifecycle (bodies only set fields) ---------------------------------------------------------
+
+    def set_sla_clocks(self, *, response_target: timedelta, resolution_target: timedelta) -> None:
+        """Both clocks start at logging; time on hold extends the resolution clock."""
+        self.response_due_at = self.created_at + response_target
+        self.resolution_due_at = self.created_at + resolution_target + timedelta(seconds=self.on_hold_seconds)
+
+    @transition(
+        field=state,
+        source=State.LOGGED,
+        target=State.CLASSIFIED,
+        permission=perms.can_classify,
+        custom={"label": "Classify"},
+    )
+    @transition(
+        field=state,
+        source=[State.CLASSIFIED, State.INVESTIGATING, State.ON_HOLD],
+        target=None,
+        permission=perms.can_classify,
+        custom={"label": "Reclassify"},
+    )
+    def classify(
+        self,
+        *,
+        category,
+        urgency,
+        impact,
+        severity,
+        response_target,
+        resolution_target,
+        now,
+        service=None,
+        incident_type=None,
+    ):
+        self.category, self.urgency, self.impact, self.severity = category, urgency, impact, severity
+        if service is not None:
+            self.service = service
+        if incident_type:
+            self.incident_type = incident_type
+        self.classified_at = self.classified_at or now
+        self.set_sla_clocks(response_target=response_target, resolution_target=resolution_target)
+
+    @transition(
+        field=state,
+        source=State.CLASSIFIED,
+        target=State.INVESTIGATING,
+        permission=perms.can_investigate,
+        custom={"label": "Investigate"},
+    )
+    def investigate(self, *, assignee, now):
+        self.assignee = assignee
+        self.first_response_at = self.first_response_at or now
+
+    @transition(
+        field=state,
+        source=State.INVESTIGATING,
+        target=State.ON_HOLD,
+        permission=perms.can_hold,
+        custom={"label": "Put on hold"},
+    )
+    def hold(self, *, reason, now):
+        self.on_hold_reason = reason
+        self.on_hold_since = now
+
+    @transition(
+        field=state,
+        source=State.ON_HOLD,
+        target=State.INVESTIGATING,
+        permission=perms.can_hold,
+        custom={"label": "Resume"},
+    )
+    def resume(self, *, response_target, resolution_target, now):
+        self.on_hold_seconds += max(0, int((now - self.on_hold_since).total_seconds()))
+        self.on_hold_since = None
+        self.on_hold_reason = ""
+        self.set_sla_clocks(response_target=response_target, resolution_target=resolution_target)
+
+    @transition(
+        field=state,
+        source=State.INVESTIGATING,
+        target=State.RESOLVED,
+        permission=perms.can_resolve,
+        custom={"label": "Resolve"},
+    )
+    def resolve(self, *, code, notes, now):
+        self.resolution_code = code
+        self.resolution_notes = notes
+        self.resolved_at = now
+
+    @transition(
+        field=state,
+        source=State.RESOLVED,
+        target=State.CLOSED,
+        permission=perms.can_close,
+        custom={"label": "Close"},
+    )
+    def close(self, *, now):
+        self.closed_at = now
+
+    @transition(
+        field=state,
+        source=State.RESOLVED,
+        target=State.INVESTIGATING,
+        permission=perms.can_reopen,
+        custom={"label": "Reopen"},
+    )
+    def reopen(self):
+        self.reopen_count += 1
+        self.resolved_at = None
+        self.resolution_code = ""
+
+    @transition(
+        field=state,
+        source=[State.LOGGED, State.CLASSIFIED],
+        target=State.CANCELLED,
+        permission=perms.can_cancel,
+        custom={"label": "Cancel"},
+    )
+    def cancel(self, *, reason):
+        self.cancel_reason = reason
+
+
+class ChecklistItem(models.Model):
+    """One runbook step copied onto an incident; ticked by whoever does it."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="checklist")
+    order = models.PositiveSmallIntegerField(default=0)
+    text = models.CharField(max_length=500)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["incident", "order", "pk"]
+
+    def __str__(self):
+        return self.text
+
+
+class TimelineEvent(models.Model):
+    """One entry of an incident's timeline: transitions, assignments, ticks, comments, later escalations."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
+    kind = models.CharField(max_length=16, choices=EventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    from_state = models.CharField(max_length=16, choices=State.choices, blank=True)
+    to_state = models.CharField(max_length=16, choices=State.choices, blank=True)
+    transition = models.CharField(max_length=24, blank=True)
+    note = models.TextField(blank=True)
+    visibility = models.CharField(max_length=8, choices=Visibility.choices, default=Visibility.INTERNAL)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["incident", "created_at", "pk"]
+        indexes = [models.Index(fields=["incident", "created_at"], name="timeline_incident_time")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class CommentManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(kind=EventKind.COMMENT)
+
+
+class Comment(TimelineEvent):
+    """Comments are timeline events of kind `comment`: one table keeps one ordering."""
+
+    objects = CommentManager()
+
+    class Meta:
+        proxy = True

@@ -1,0 +1,70 @@
+"""Who may take which transition. Used as django-fsm `permission=` callables, so the admin's buttons, the
+API's `transitions/` list and the services all ask the same question.
+
+Role permissions are ordinary Django permissions granted to the role groups by migration; the relational
+parts of the rules (the incident's tier, its reporter) are checked here.
+"""
+
+from django.contrib.auth.models import AnonymousUser
+
+from .choices import TIER_GROUPS
+
+
+def _perm(user, codename: str) -> bool:
+    return bool(user and user.is_active and user.has_perm(f"incidents.{codename}"))
+
+
+def is_incident_manager(user) -> bool:
+    return _perm(user, "manage_incident")
+
+
+def in_tier_group(user, tier: str) -> bool:
+    group = TIER_GROUPS.get(tier)
+    if not group or isinstance(user, AnonymousUser):
+        return False
+    return user.is_superuser or user.groups.filter(name=group).exists()
+
+
+def can_classify(incident, user) -> bool:
+    """Service Desk and Incident Managers classify (and reclassify)."""
+    return _perm(user, "classify_incident")
+
+
+def can_investigate(incident, user) -> bool:
+    """Any support tier or Incident Manager may take an incident into investigation."""
+    return _perm(user, "investigate_incident")
+
+
+def can_hold(incident, user) -> bool:
+    """Holding and resuming belong to the assignee's tier (and the assignee), or an Incident Manager."""
+    if is_incident_manager(user):
+        return True
+    if not _perm(user, "hold_incident"):
+        return False
+    return incident.assignee_id == user.pk or in_tier_group(user, incident.tier)
+
+
+def can_resolve(incident, user) -> bool:
+    return _perm(user, "resolve_incident")
+
+
+def can_close(incident, user) -> bool:
+    """Incident Managers close; so may the reporter, confirming the fix."""
+    return _perm(user, "close_incident") or _is_reporter(incident, user)
+
+
+def can_reopen(incident, user) -> bool:
+    """The reporter, the Service Desk or an Incident Manager may reopen a resolved incident."""
+    return _perm(user, "reopen_incident") or _is_reporter(incident, user)
+
+
+def can_cancel(incident, user) -> bool:
+    return _perm(user, "cancel_incident")
+
+
+def can_override_severity(user) -> bool:
+    return _perm(user, "override_severity")
+
+
+def _is_reporter(incident, user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active and incident.reporter_id == user.pk)

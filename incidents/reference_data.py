@@ -1,0 +1,202 @@
+"""Reference data every installation starts with: roles, tiers, SLA targets, response plans.
+
+Written against an apps registry so the data migration (historical models) and the test suite (after a
+transactional test flushed the tables) seed exactly the same rows. Idempotent: existing rows are kept, so
+an administrator's edits survive.
+"""
+
+from datetime import timedelta
+
+from .choices import TIER_GROUPS, IncidentType, Role, Severity, Tier
+
+SLA_DEFAULTS = {  # seed 3.1: response / resolution
+    Severity.S1: (timedelta(minutes=15), timedelta(hours=4)),
+    Severity.S2: (timedelta(minutes=30), timedelta(hours=8)),
+    Severity.S3: (timedelta(hours=4), timedelta(hours=24)),
+    Severity.S4: (timedelta(hours=24), timedelta(hours=72)),
+}
+
+TIER_NAMES = {
+    Tier.TIER1: ("Service Desk", 1),
+    Tier.TIER2: ("System Administrators", 2),
+    Tier.TIER3: ("Subject Matter Experts", 3),
+    Tier.EXTERNAL: ("External Support", 4),
+}
+
+_READ_REFERENCE = [
+    "incidents.view_service",
+    "incidents.view_supporttier",
+    "incidents.view_slapolicy",
+    "incidents.view_responseplan",
+    "incidents.view_responseplanstep",
+    "incidents.view_problem",
+]
+_SUPPORT = [
+    *_READ_REFERENCE,
+    "incidents.view_incident",
+    "incidents.add_incident",
+    "incidents.change_incident",
+    "incidents.view_timelineevent",
+    "incidents.add_comment",
+    "incidents.view_comment",
+    "incidents.view_checklistitem",
+    "incidents.change_checklistitem",
+    "incidents.investigate_incident",
+    "incidents.hold_incident",
+    "incidents.resolve_incident",
+    "incidents.add_problem",
+    "incidents.change_problem",
+]
+
+ROLE_PERMISSIONS = {
+    Role.SERVICE_DESK: [*_SUPPORT, "incidents.classify_incident", "incidents.reopen_incident"],
+    Role.SYSADMINS: _SUPPORT,
+    Role.EXPERTS: _SUPPORT,
+    Role.EXTERNAL: [p for p in _SUPPORT if p not in ("incidents.add_problem", "incidents.change_problem")],
+    Role.SECURITY_TEAM: _SUPPORT,
+    Role.INCIDENT_MANAGERS: [
+        *_SUPPORT,
+        "incidents.classify_incident",
+        "incidents.reopen_incident",
+        "incidents.close_incident",
+        "incidents.cancel_incident",
+        "incidents.override_severity",
+        "incidents.manage_incident",
+        "incidents.add_service",
+        "incidents.change_service",
+        "incidents.change_slapolicy",
+        "incidents.add_responseplan",
+        "incidents.change_responseplan",
+        "incidents.delete_responseplan",
+        "incidents.add_responseplanstep",
+        "incidents.change_responseplanstep",
+        "incidents.delete_responseplanstep",
+        "incidents.change_supporttier",
+    ],
+    Role.MANAGEMENT: [
+        *_READ_REFERENCE,
+        "incidents.view_incident",
+        "incidents.view_timelineevent",
+        "incidents.view_comment",
+        "incidents.view_checklistitem",
+    ],
+}
+
+RESPONSE_PLANS = {
+    IncidentType.HOST_FAILURE: (
+        "Host failure response",
+        "Hardware diagnosis and VM migration (seed 5.1).",
+        [
+            "Confirm the host is down from the Proxmox cluster view and IPMI",
+            "Check Ceph health (ceph -s) and the host's OSDs",
+            "Migrate or restart the affected VMs on healthy nodes (HA group)",
+            "Collect hardware logs (IPMI SEL, dmesg) and open a vendor case if hardware failed",
+            "Confirm services are back and tell the stakeholders",
+        ],
+    ),
+    IncidentType.NETWORK_OUTAGE: (
+        "Network outage response",
+        "Connectivity troubleshooting (seed 5.1).",
+        [
+            "Identify the affected segment: ping gateways, check switch port status",
+            "Check recent changes to switch, router and firewall configuration",
+            "Fail over to the redundant link or roll back the change",
+            "Verify connectivity from the affected hosts and services",
+        ],
+    ),
+    IncidentType.DATABASE_UNAVAILABLE: (
+        "Database recovery",
+        "Database recovery procedures (seed 5.1).",
+        [
+            "Check the PostgreSQL service, replication state and disk space",
+            "Fail over to the replica if the primary cannot be recovered quickly",
+            "Restore from the latest backup and replay WAL if data is damaged",
+            "Verify dependent applications reconnect",
+        ],
+    ),
+    IncidentType.SECURITY_BREACH: (
+        "Security incident response",
+        "Containment and remediation (seed 5.1).",
+        [
+            "Inform the Security Team and preserve evidence (logs, disk snapshots)",
+            "Contain: isolate affected hosts and revoke exposed credentials",
+            "Eradicate the cause and patch",
+            "Restore from known-good state and monitor closely",
+            "Record the timeline for the post-incident review",
+        ],
+    ),
+    IncidentType.SDR_FEED_FAILURE: (
+        "SDR / antenna feed failure",
+        "Observatory equipment recovery.",
+        [
+            "Check the SDR receiver's USB/network link and the acquisition service",
+            "Check the LNA power and the feed's cabling",
+            "Restart the acquisition pipeline and confirm samples arrive",
+            "Mark the data gap in the observation log",
+        ],
+    ),
+    IncidentType.APPLICATION_ERROR: (
+        "Application error response",
+        "Triage of a failing application.",
+        [
+            "Reproduce the error and collect logs",
+            "Check recent deployments; roll back if one is implicated",
+            "Apply the fix or a workaround and verify with the user",
+        ],
+    ),
+    IncidentType.OTHER: (
+        "General incident response",
+        "Default triage steps.",
+        ["Confirm the impact with the reporter", "Find the responsible team", "Apply and verify the fix"],
+    ),
+}
+
+
+def seed_reference_data(apps) -> None:
+    """Create the role groups with their permissions, the tiers, SLA policies and response plans."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_label in ("auth", "incidents"):
+        config = apps.get_app_config(app_label)
+        config.models_module = getattr(config, "models_module", None) or True
+        create_permissions(config, apps=apps, verbosity=0)
+
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    groups = {}
+    for role, codes in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        groups[role] = group
+        wanted = [code.split(".", 1) for code in codes]
+        perms = Permission.objects.filter(
+            content_type__app_label__in={app for app, _ in wanted},
+            codename__in=[codename for _, codename in wanted],
+        )
+        group.permissions.add(*perms)
+
+    SupportTier = apps.get_model("incidents", "SupportTier")
+    for code, (name, rank) in TIER_NAMES.items():
+        SupportTier.objects.get_or_create(
+            code=code, defaults={"name": name, "rank": rank, "group": groups[TIER_GROUPS[code]]}
+        )
+
+    SlaPolicy = apps.get_model("incidents", "SlaPolicy")
+    for severity, (response, resolution) in SLA_DEFAULTS.items():
+        SlaPolicy.objects.get_or_create(
+            severity=severity, defaults={"response_target": response, "resolution_target": resolution}
+        )
+
+    ResponsePlan = apps.get_model("incidents", "ResponsePlan")
+    ResponsePlanStep = apps.get_model("incidents", "ResponsePlanStep")
+    for incident_type, (title, description, steps) in RESPONSE_PLANS.items():
+        plan, created = ResponsePlan.objects.get_or_create(
+            incident_type=incident_type, defaults={"title": title, "description": description}
+        )
+        if created:
+            ResponsePlanStep.objects.bulk_create(
+                ResponsePlanStep(plan=plan, order=i, text=text) for i, text in enumerate(steps, start=1)
+            )
+
+    NumberSequence = apps.get_model("incidents", "NumberSequence")
+    for name in ("incident", "problem"):
+        NumberSequence.objects.get_or_create(name=name)

@@ -1,0 +1,561 @@
+"""Every write to incidents goes through these functions: the admin, the API, management commands and
+Celery tasks call them, so each rule lives in one place.
+
+Each transition service locks the incident row, checks the user's permission and the current state, calls
+the django-fsm transition, saves with the history user and reason, records the timeline event and sends
+`incident_transitioned` once the transaction has committed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django_fsm import ConcurrentTransition
+
+from . import permissions as perms
+from .choices import (
+    Category,
+    EventKind,
+    HoldReason,
+    IncidentType,
+    Level,
+    ResolutionCode,
+    Severity,
+    Source,
+    State,
+    Visibility,
+)
+from .exceptions import PermissionDenied, TransitionNotAllowed, ValidationError
+from .models import (
+    ChecklistItem,
+    Incident,
+    NumberSequence,
+    Problem,
+    ResponsePlan,
+    Service,
+    SlaPolicy,
+    TimelineEvent,
+)
+from .rules import severity_for
+from .signals import incident_created, incident_transitioned
+
+User = get_user_model()
+
+TRANSITIONS = ("classify", "investigate", "hold", "resume", "resolve", "close", "reopen", "cancel")
+
+# Fields a user may edit directly; everything else changes through transitions.
+EDITABLE_FIELDS = (
+    "title",
+    "description",
+    "service",
+    "incident_type",
+    "source",
+    "detected_at",
+    "assignee",
+    "problem",
+    "change_ref",
+    "parent",
+)
+
+
+# --- helpers ---------------------------------------------------------------------------------------------
+
+
+def next_number(name: str, prefix: str) -> str:
+    """Take the next value of a named counter; the UPDATE's row lock serialises concurrent callers."""
+    NumberSequence.objects.get_or_create(name=name)
+    NumberSequence.objects.filter(name=name).update(last_value=F("last_value") + 1)
+    value = NumberSequence.objects.get(name=name).last_value
+    return f"{prefix}-{value:06d}"
+
+
+def _require(errors: dict, **values) -> None:
+    for field, value in values.items():
+        if value in (None, "") or (isinstance(value, str) and not value.strip()):
+            errors.setdefault(field, []).append("This field is required.")
+
+
+def _check_choice(errors: dict, field: str, value, choices) -> None:
+    if value not in (None, "") and value not in choices.values:
+        errors.setdefault(field, []).append(
+            f"'{value}' is not a valid choice; use one of: {', '.join(choices.values)}."
+        )
+
+
+def _raise_if(errors: dict) -> None:
+    if errors:
+        raise ValidationError(errors)
+
+
+def _save(incident: Incident, *, user, reason: str) -> None:
+    incident._history_user = user
+    incident._change_reason = reason
+    try:
+        incident.save()
+    except ConcurrentTransition as exc:  # a racing writer changed the state under us
+        raise TransitionNotAllowed(transition="change", state="(changed concurrently)", allowed=[]) from exc
+
+
+def _event(incident: Incident, *, kind: str, user, note: str = "", **fields) -> TimelineEvent:
+    return TimelineEvent.objects.create(
+        incident=incident,
+        kind=kind,
+        actor=user if user and user.is_authenticated else None,
+        note=note,
+        **fields,
+    )
+
+
+def _sla_targets(severity: str) -> dict:
+    try:
+        policy = SlaPolicy.objects.get(severity=severity)
+    except SlaPolicy.DoesNotExist as exc:
+        raise ValidationError({"severity": [f"No SLA policy is defined for {severity}."]}) from exc
+    return {"response_target": policy.response_target, "resolution_target": policy.resolution_target}
+
+
+def allowed_transitions(incident: Incident, user) -> list[str]:
+    """Names of the transitions this user may take from the incident's current state."""
+    return [t.name for t in incident.get_available_user_state_transitions(user)]
+
+
+def check_transition(incident: Incident, user, name: str) -> None:
+    """Raise PermissionDenied (403) or TransitionNotAllowed (409) before any input is looked at."""
+    if name not in TRANSITIONS:
+        raise ValidationError({"transition": [f"Unknown transition '{name}'."]})
+    method = getattr(incident, name)
+    transitions = list(method._django_fsm.transitions.values())
+    if not any(t.has_perm(incident, user) for t in transitions):
+        raise PermissionDenied(f"You may not {name} this incident.")
+    if method._django_fsm.get_transition(incident.state) is None:
+        raise TransitionNotAllowed(
+            transition=name, state=incident.state, allowed=allowed_transitions(incident, user)
+        )
+
+
+def _transition(
+    incident: Incident,
+    *,
+    user,
+    name: str,
+    note: str = "",
+    visibility: str = Visibility.INTERNAL,
+    data: dict | None = None,
+    history_reason: str = "",
+    validate=None,
+    **kwargs,
+) -> Incident:
+    """Lock, check, transition, save, record; `validate(locked)` may raise ValidationError or add kwargs."""
+    with transaction.atomic():
+        locked = Incident.objects.select_for_update().get(pk=incident.pk)
+        check_transition(locked, user, name)
+        if validate:
+            kwargs.update(validate(locked) or {})
+        from_state = locked.state
+        getattr(locked, name)(**kwargs)
+        _save(locked, user=user, reason=history_reason or f"{name}: {note}".strip(": "))
+        _event(
+            locked,
+            kind=EventKind.TRANSITION,
+            user=user,
+            note=note,
+            transition=name,
+            from_state=from_state,
+            to_state=locked.state,
+            visibility=visibility,
+            data=data or {},
+        )
+        user_id = getattr(user, "pk", None)
+        transaction.on_commit(
+            lambda: incident_transitioned.send(
+                sender=Incident,
+                incident_id=locked.pk,
+                transition=name,
+                from_state=from_state,
+                to_state=locked.state,
+                user_id=user_id,
+            )
+        )
+    return locked
+
+
+# --- creation and edits ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def incident_create(
+    *,
+    user,
+    title: str,
+    description: str = "",
+    service: Service | None = None,
+    incident_type: str = IncidentType.OTHER,
+    source: str = "user",
+    detected_at: datetime | None = None,
+    reporter=None,
+) -> Incident:
+    """Log an incident (seed 2.1 "Logging"). The SLA clocks start at logging but get their targets at
+    classification. `detected_at` defaults to now and may be earlier, never later."""
+    if not user.is_authenticated:  # anyone signed in may report; roles act on it
+        raise PermissionDenied("Sign in to log an incident.")
+    now = timezone.now()
+    errors: dict = {}
+    _require(errors, title=title)
+    _check_choice(errors, "incident_type", incident_type, IncidentType)
+    _check_choice(errors, "source", source, Source)
+    if detected_at and detected_at > now:
+        errors.setdefault("detected_at", []).append("Detection cannot be in the future.")
+    if service is not None and not service.is_active:
+        errors.setdefault("service", []).append(f"Service '{service.slug}' is retired.")
+    _raise_if(errors)
+
+    incident = Incident(
+        number=next_number("incident", "INC"),
+        title=title.strip(),
+        description=description,
+        service=service,
+        incident_type=incident_type or IncidentType.OTHER,
+        source=source,
+        created_at=now,
+        detected_at=detected_at or now,
+        reporter=reporter or (user if user.is_authenticated else None),
+    )
+    incident._history_user = user
+    incident._change_reason = "logged"
+    incident.save()
+    _event(
+        incident, kind=EventKind.CREATED, user=user, to_state=State.LOGGED, note=f"Logged: {incident.title}"
+    )
+    transaction.on_commit(
+        lambda: incident_created.send(
+            sender=Incident, incident_id=incident.pk, user_id=getattr(user, "pk", None)
+        )
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_update(*, incident: Incident, user, data: dict) -> Incident:
+    """Edit descriptive fields. State, severity and clocks are not editable: they change by transition."""
+    if not user.has_perm("incidents.change_incident"):
+        raise PermissionDenied("You may not edit incidents.")
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError(
+            {
+                f: ["Read-only: this field changes only through the incident's transitions."]
+                for f in sorted(unknown)
+            }
+        )
+    locked = Incident.objects.select_for_update().get(pk=incident.pk)
+    errors: dict = {}
+    if "title" in data:
+        _require(errors, title=data["title"])
+    if data.get("detected_at") and data["detected_at"] > locked.created_at:
+        errors.setdefault("detected_at", []).append("Detection cannot be later than logging.")
+    if data.get("parent") is not None and data["parent"].pk == locked.pk:
+        errors.setdefault("parent", []).append("An incident cannot be its own parent.")
+    if data.get("assignee") is not None and not data["assignee"].is_active:
+        errors.setdefault("assignee", []).append("The assignee's account is inactive.")
+    _raise_if(errors)
+
+    old_assignee = locked.assignee
+    changed = []
+    for field, value in data.items():
+        if getattr(locked, field) != value:
+            setattr(locked, field, value)
+            changed.append(field)
+    if not changed:
+        return locked
+    _save(locked, user=user, reason="edited: " + ", ".join(changed))
+    if "assignee" in changed:
+        _assignment_event(locked, user=user, old=old_assignee, new=locked.assignee)
+    others = [f for f in changed if f != "assignee"]
+    if others:
+        _event(
+            locked,
+            kind=EventKind.UPDATE,
+            user=user,
+            note="Edited " + ", ".join(others),
+            data={"fields": others},
+        )
+    return locked
+
+
+def _assignment_event(incident, *, user, old, new) -> None:
+    note = f"Assigned to {new.get_username()}" if new else "Unassigned"
+    _event(
+        incident,
+        kind=EventKind.ASSIGNMENT,
+        user=user,
+        note=note,
+        data={"from": old.get_username() if old else None, "to": new.get_username() if new else None},
+    )
+
+
+# --- transitions -----------------------------------------------------------------------------------------
+
+
+def incident_classify(
+    *,
+    incident: Incident,
+    user,
+    category: str,
+    urgency: str,
+    impact: str,
+    service: Service | None = None,
+    incident_type: str | None = None,
+    severity: str | None = None,
+    severity_reason: str = "",
+    note: str = "",
+) -> Incident:
+    """Seed 2.1 "Classification": severity from the urgency x impact matrix (seed 3.2); an Incident Manager
+    may override it with a reason. Sets both SLA clocks from the severity's policy and, on the first
+    classification, copies the incident type's response plan onto the incident as a checklist."""
+    errors: dict = {}
+    _require(errors, category=category, urgency=urgency, impact=impact)
+    _check_choice(errors, "category", category, Category)
+    _check_choice(errors, "urgency", urgency, Level)
+    _check_choice(errors, "impact", impact, Level)
+    _check_choice(errors, "incident_type", incident_type, IncidentType)
+    _check_choice(errors, "severity", severity, Severity)
+    if service is not None and not service.is_active:
+        errors.setdefault("service", []).append(f"Service '{service.slug}' is retired.")
+
+    outcome: dict = {}
+
+    def validate(locked):
+        _raise_if(errors)
+        matrix = severity_for(urgency=urgency, impact=impact)
+        chosen = severity or matrix
+        if chosen != matrix:
+            if not perms.can_override_severity(user):
+                raise PermissionDenied("Only an Incident Manager may override the severity matrix.")
+            _require(errors, severity_reason=severity_reason)
+            _raise_if(errors)
+        outcome.update(matrix=matrix, chosen=chosen, old=locked.severity)
+        return {"severity": chosen, "now": timezone.now(), **_sla_targets(chosen)}
+
+    with transaction.atomic():
+        incident = _transition(
+            incident,
+            user=user,
+            name="classify",
+            note=note,
+            data={"category": category, "urgency": urgency, "impact": impact},
+            validate=validate,
+            category=category,
+            urgency=urgency,
+            impact=impact,
+            service=service,
+            incident_type=incident_type,
+        )
+        old, chosen, matrix = outcome["old"], outcome["chosen"], outcome["matrix"]
+        if chosen != old:
+            overridden = chosen != matrix
+            _event(
+                incident,
+                kind=EventKind.SEVERITY,
+                user=user,
+                note=(
+                    f"Severity {chosen} overrides the matrix ({matrix}): {severity_reason}"
+                    if overridden
+                    else f"Severity {old or 'unset'} → {chosen}"
+                ),
+                data={"from": old, "to": chosen, "matrix": matrix, "override": overridden},
+            )
+        _copy_response_plan(incident)
+    return incident
+
+
+def _copy_response_plan(incident: Incident) -> None:
+    plan = ResponsePlan.objects.filter(incident_type=incident.incident_type).prefetch_related("steps").first()
+    if plan is None or incident.checklist.exists():
+        return
+    ChecklistItem.objects.bulk_create(
+        ChecklistItem(incident=incident, order=step.order, text=step.text) for step in plan.steps.all()
+    )
+
+
+def incident_investigate(*, incident: Incident, user, assignee=None, note: str = "") -> Incident:
+    """Seed 2.1 "Investigation". The first move into investigating is the first response."""
+    assignee = assignee or user
+    errors: dict = {}
+    if not assignee.is_active:
+        errors["assignee"] = ["The assignee's account is inactive."]
+    elif not perms.can_investigate(incident, assignee):
+        errors["assignee"] = [f"{assignee.get_username()} is not in a support tier and cannot investigate."]
+
+    previous: dict = {}
+
+    def validate(locked):
+        _raise_if(errors)
+        previous["assignee"] = locked.assignee
+        return {"now": timezone.now()}
+
+    with transaction.atomic():
+        result = _transition(
+            incident,
+            user=user,
+            name="investigate",
+            note=note,
+            validate=validate,
+            assignee=assignee,
+            data={"assignee": assignee.get_username()},
+        )
+        if previous["assignee"] != assignee:
+            _assignment_event(result, user=user, old=previous["assignee"], new=assignee)
+    return result
+
+
+def incident_hold(*, incident: Incident, user, reason: str, note: str) -> Incident:
+    """Pause work (and the resolution clock) while waiting on someone else."""
+    errors: dict = {}
+    _require(errors, reason=reason, note=note)
+    _check_choice(errors, "reason", reason, HoldReason)
+
+    def validate(locked):
+        _raise_if(errors)
+        return {"now": timezone.now()}
+
+    return _transition(
+        incident, user=user, name="hold", note=note, validate=validate, reason=reason, data={"reason": reason}
+    )
+
+
+def incident_resume(*, incident: Incident, user, note: str) -> Incident:
+    """Back to work; the time spent on hold moves the resolution due time later."""
+    errors: dict = {}
+    _require(errors, note=note)
+
+    def validate(locked):
+        _raise_if(errors)
+        return {"now": timezone.now(), **_sla_targets(locked.severity)}
+
+    return _transition(incident, user=user, name="resume", note=note, validate=validate)
+
+
+def incident_resolve(*, incident: Incident, user, code: str, notes: str) -> Incident:
+    """Seed 2.1 "Resolution": a fix or a workaround, with notes for the record."""
+    errors: dict = {}
+    _require(errors, resolution_code=code, resolution_notes=notes)
+    _check_choice(errors, "resolution_code", code, ResolutionCode)
+
+    def validate(locked):
+        _raise_if(errors)
+        return {"now": timezone.now()}
+
+    return _transition(
+        incident,
+        user=user,
+        name="resolve",
+        note=notes,
+        visibility=Visibility.PUBLIC,
+        validate=validate,
+        code=code,
+        notes=notes,
+        data={"resolution_code": code},
+    )
+
+
+def incident_close(*, incident: Incident, user, note: str = "") -> Incident:
+    """Seed 2.1 "Closure": an Incident Manager, or the reporter confirming the fix."""
+    return _transition(
+        incident, user=user, name="close", note=note, validate=lambda locked: {"now": timezone.now()}
+    )
+
+
+def incident_reopen(*, incident: Incident, user, reason: str) -> Incident:
+    """The fix did not hold: back to investigating, counted for the reopen-rate KPI."""
+    errors: dict = {}
+    _require(errors, reason=reason)
+    return _transition(
+        incident, user=user, name="reopen", note=reason, validate=lambda locked: _raise_if(errors)
+    )
+
+
+def incident_cancel(*, incident: Incident, user, reason: str) -> Incident:
+    """Withdraw an incident logged in error (duplicate, false alarm) before work starts."""
+    errors: dict = {}
+    _require(errors, reason=reason)
+    return _transition(
+        incident,
+        user=user,
+        name="cancel",
+        note=reason,
+        validate=lambda locked: _raise_if(errors),
+        reason=reason,
+    )
+
+
+TRANSITION_SERVICES = {
+    "classify": incident_classify,
+    "investigate": incident_investigate,
+    "hold": incident_hold,
+    "resume": incident_resume,
+    "resolve": incident_resolve,
+    "close": incident_close,
+    "reopen": incident_reopen,
+    "cancel": incident_cancel,
+}
+
+
+# --- work on an incident ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def comment_add(
+    *, incident: Incident, user, body: str, visibility: str = Visibility.INTERNAL
+) -> TimelineEvent:
+    """Internal work notes are for support staff; public updates are what the reporter sees."""
+    errors: dict = {}
+    _require(errors, body=body)
+    _check_choice(errors, "visibility", visibility, Visibility)
+    _raise_if(errors)
+    is_staff_role = user.has_perm("incidents.add_comment")
+    if not is_staff_role and not (incident.reporter_id == user.pk and visibility == Visibility.PUBLIC):
+        raise PermissionDenied("You may not comment on this incident.")
+    return _event(incident, kind=EventKind.COMMENT, user=user, note=body.strip(), visibility=visibility)
+
+
+@transaction.atomic
+def checklist_item_done(*, item: ChecklistItem, user) -> ChecklistItem:
+    """Tick a runbook step, recording who and when. Ticking a done step again changes nothing."""
+    if not user.has_perm("incidents.change_checklistitem"):
+        raise PermissionDenied("You may not tick checklist steps.")
+    locked = ChecklistItem.objects.select_for_update().get(pk=item.pk)
+    if locked.done_at:
+        return locked
+    if not locked.incident.is_open:
+        raise TransitionNotAllowed(
+            transition="tick a checklist step of", state=locked.incident.state, allowed=[]
+        )
+    locked.done_at, locked.done_by = timezone.now(), user
+    locked.save(update_fields=["done_at", "done_by"])
+    _event(
+        locked.incident, kind=EventKind.CHECKLIST, user=user, note=locked.text, data={"step_id": locked.pk}
+    )
+    return locked
+
+
+@transaction.atomic
+def problem_create(*, user, title: str, description: str = "", workaround: str = "") -> Problem:
+    if not user.has_perm("incidents.add_problem"):
+        raise PermissionDenied("You may not create problem records.")
+    errors: dict = {}
+    _require(errors, title=title)
+    _raise_if(errors)
+    problem = Problem(
+        number=next_number("problem", "PRB"),
+        title=title,
+        description=description,
+        workaround=workaround,
+        is_known_error=bool(workaround),
+    )
+    problem._history_user = user
+    problem.save()
+    return problem

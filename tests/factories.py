@@ -1,0 +1,70 @@
+"""Test data. Users get their roles as real groups (with the permissions the migration grants); incidents
+are driven through the services, never by writing `state`, so tests exercise the real rules."""
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from incidents import services
+from incidents.choices import Role, State
+from incidents.models import Service
+
+User = get_user_model()
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@lab.example")
+    is_staff = True
+    password = factory.django.Password("pw-for-tests-only")
+
+    @factory.post_generation
+    def roles(self, create, extracted, **kwargs):
+        for role in extracted or ():
+            self.groups.add(Group.objects.get(name=role))
+
+
+class ServiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Service
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Service {n}")
+    slug = factory.Sequence(lambda n: f"service-{n}")
+
+
+def make_user(*roles: str, **kwargs):
+    return UserFactory(roles=roles, **kwargs)
+
+
+def incident_in(state: str, *, manager=None, reporter=None, urgency="high", impact="high", **create_kwargs):
+    """An incident driven through the real services up to `state` (classified with urgency x impact)."""
+    manager = manager or make_user(Role.INCIDENT_MANAGERS, username="fixture-manager")
+    create_kwargs.setdefault("title", "Ceph OSD down on pve-03")
+    create_kwargs.setdefault("service", ServiceFactory())
+    incident = services.incident_create(user=reporter or manager, **create_kwargs)
+    steps = {
+        State.LOGGED: [],
+        State.CLASSIFIED: ["classify"],
+        State.INVESTIGATING: ["classify", "investigate"],
+        State.ON_HOLD: ["classify", "investigate", "hold"],
+        State.RESOLVED: ["classify", "investigate", "resolve"],
+        State.CLOSED: ["classify", "investigate", "resolve", "close"],
+        State.CANCELLED: ["cancel"],
+    }[state]
+    inputs = {
+        "classify": {"category": "infrastructure", "urgency": urgency, "impact": impact},
+        "investigate": {},
+        "hold": {"reason": "awaiting_vendor", "note": "RMA opened"},
+        "resolve": {"code": "fixed", "notes": "Replaced the failed disk"},
+        "close": {},
+        "cancel": {"reason": "duplicate"},
+    }
+    for step in steps:
+        incident = services.TRANSITION_SERVICES[step](incident=incident, user=manager, **inputs[step])
+    return incident

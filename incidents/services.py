@@ -8,7 +8,7 @@ the django-fsm transition, saves with the history user and reason, records the t
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -157,7 +157,7 @@ def _transition(
             kwargs.update(validate(locked) or {})
         from_state = locked.state
         getattr(locked, name)(**kwargs)
-        _save(locked, user=user, reason=history_reason or f"{name}: {note}".strip(": "))
+        _save(locked, user=user, reason=history_reason or f"{name}: {note}".strip(": "), action=name)
         _event(
             locked,
             kind=EventKind.TRANSITION,
@@ -559,3 +559,31 @@ def problem_create(*, user, title: str, description: str = "", workaround: str =
     problem._history_user = user
     problem.save()
     return problem
+
+
+# --- reference data --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def sla_policy_update(
+    *, policy: SlaPolicy, user, response_target: timedelta, resolution_target: timedelta
+) -> SlaPolicy:
+    """Change one severity's targets (seed 3.1 defaults: S1 15 min / 4 h, S2 30 min / 8 h, S3 4 h / 24 h,
+    S4 24 h / 72 h). Incident Managers only (`incidents.change_slapolicy`); both targets positive and the
+    resolution target no shorter than the response target. Incidents already classified keep their due
+    times until their severity changes or they leave hold."""
+    if not user.has_perm("incidents.change_slapolicy"):
+        raise PermissionDenied("Only Incident Managers may change SLA policies.")
+    errors: dict = {}
+    for field, value in (("response_target", response_target), ("resolution_target", resolution_target)):
+        if value is None or value <= timedelta(0):
+            errors.setdefault(field, []).append("Must be a positive duration.")
+    if not errors and resolution_target < response_target:
+        errors["resolution_target"] = ["Cannot be shorter than the response target."]
+    _raise_if(errors)
+    locked = SlaPolicy.objects.select_for_update().get(pk=policy.pk)
+    locked.response_target, locked.resolution_target = response_target, resolution_target
+    locked._history_user = user
+    locked._change_reason = f"SLA targets: respond {response_target}, resolve {resolution_target}"
+    locked.save()
+    return locked

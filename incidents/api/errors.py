@@ -1,5 +1,69 @@
+"""The API's one translation of errors into HTTP: every error body is
+`{"detail": "...", "code": "...", "errors": {field: [...]}}` (`errors` only for invalid input).
+
+- django `ValidationError` (raised by services) and DRF `ValidationError` → 400, code `invalid`;
+- django or DRF `PermissionDenied` → 403, keeping the service's message;
+- `TransitionNotAllowed` → 409, code `transition_not_allowed`, with `state` and `allowed_transitions`;
+- `Http404` → 404; missing or bad credentials → 401; unparsable bodies → 400 `parse_error`.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from incidents.exceptions import TransitionNotAllowed
 
 
 def exception_handler(exc, context):
-    return drf_exception_handler(exc, context)
+    if isinstance(exc, TransitionNotAllowed):
+        return Response(
+            {
+                "detail": str(exc),
+                "code": "transition_not_allowed",
+                "state": exc.state,
+                "allowed_transitions": list(exc.allowed),
+            },
+            status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+
+    response = drf_exception_handler(exc, context)
+    if response is None:  # not an API error: let it be a real 500, it is a bug
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = response.data if isinstance(response.data, dict) else {_non_field(): response.data}
+        response.data = {"detail": _summary(errors), "code": "invalid", "errors": errors}
+    else:
+        detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
+        response.data = {"detail": str(detail), "code": _code(exc)}
+    return response
+
+
+def _non_field() -> str:
+    return api_settings.NON_FIELD_ERRORS_KEY
+
+
+def _code(exc: exceptions.APIException) -> str:
+    codes = exc.get_codes()
+    return codes if isinstance(codes, str) else exc.default_code
+
+
+def _summary(errors: dict) -> str:
+    """One readable sentence for people reading logs; programs read `errors`."""
+    parts = []
+    for field, messages in errors.items():
+        if isinstance(messages, list) and messages and not isinstance(messages[0], dict | list):
+            text = " ".join(str(m) for m in messages)
+        else:
+            text = "invalid."
+        parts.append(text if field == _non_field() else f"{field}: {text}")
+    return "Invalid input. " + " ".join(parts) if parts else "Invalid input."

@@ -1,0 +1,51 @@
+# Two commands for a new user: `make run` and `make test`. Everything else is a helper for them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+INSTALLED := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run serve test lint format migrate demo clean
+
+# (Re)install whenever pyproject.toml changes.
+$(INSTALLED): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
+	  echo "Could not create a virtualenv: on Debian run 'apt-get install python3-venv' first." >&2; exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(INSTALLED)
+
+install: $(INSTALLED)
+
+migrate: install
+	$(MANAGE) migrate --noinput
+
+demo: migrate
+	$(MANAGE) load_demo
+
+# Web server, Celery worker and Celery beat together; Ctrl-C stops all three.
+run: demo
+	@mkdir -p var/log
+	@trap 'kill 0' EXIT INT TERM; \
+	$(BIN)/celery -A itsm worker --loglevel=INFO --concurrency=1 >var/log/celery-worker.log 2>&1 & \
+	$(BIN)/celery -A itsm beat --loglevel=INFO >var/log/celery-beat.log 2>&1 & \
+	echo; echo "  Admin: http://$(HOST):$(PORT)/admin/    API: http://$(HOST):$(PORT)/api/v1/    API docs: http://$(HOST):$(PORT)/api/v1/docs/"; \
+	echo "  Celery worker and beat logs: var/log/. Press Ctrl-C to stop."; echo; \
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) var db.sqlite3 .pytest_cache .ruff_cache

@@ -1,0 +1,181 @@
+"""Reads of incidents: who may see what, lists with their filters, the timeline and the audit history.
+
+Writes live in `incidents.services`; the API, the admin and reports read through these functions so a
+visibility rule (for example a later confidentiality rule for security incidents) is added in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from .choices import Visibility
+from .models import (
+    ChecklistItem,
+    Incident,
+    Problem,
+    Service,
+    TimelineEvent,
+    resolution_breached_q,
+    response_breached_q,
+)
+
+# Everything an incident's representation names besides its own columns; joined so a list page costs a
+# constant number of queries whatever its length.
+INCIDENT_RELATED = ("service", "assignee", "reporter", "problem", "parent")
+
+# Who sees every incident and its internal work notes: the support tiers, Incident Managers and
+# Management hold these permissions (granted to the role groups by migration).
+VIEW_ALL_PERMISSION = "incidents.view_incident"
+VIEW_INTERNAL_PERMISSION = "incidents.view_timelineevent"
+
+
+def visible_incidents(user) -> QuerySet[Incident]:
+    """Users holding `incidents.view_incident` see every incident; anyone else signed in sees only the
+    incidents they reported; anonymous users see none."""
+    incidents = Incident.objects.all()
+    if user is None or not user.is_authenticated or not user.is_active:
+        return incidents.none()
+    if user.has_perm(VIEW_ALL_PERMISSION):
+        return incidents
+    return incidents.filter(reporter=user)
+
+
+def incident_list(*, user, filters: Mapping[str, Any] | None = None) -> QuerySet[Incident]:
+    """The incidents `user` may see, narrowed by `filters` (see `filter_incidents`), with the rows the
+    representation names joined in."""
+    return filter_incidents(visible_incidents(user).select_related(*INCIDENT_RELATED), filters or {})
+
+
+def filter_incidents(incidents: QuerySet[Incident], filters: Mapping[str, Any]) -> QuerySet[Incident]:
+    """Narrow a queryset of incidents. Keys (empty values are ignored):
+
+    - `state`, `severity`: a value or a list of values;
+    - `category`, `tier`, `is_major`: exact values;
+    - `service`: a service slug; `assignee`: a username;
+    - `breached`: True for incidents past their response or resolution due time (the SLA rules of
+      `response_breached_q` / `resolution_breached_q`), False for the others;
+    - `search`: every word must occur in the number or the title.
+    """
+    for field in ("state", "severity"):
+        values = filters.get(field)
+        if isinstance(values, str):
+            values = [values]
+        if values:
+            incidents = incidents.filter(**{f"{field}__in": list(values)})
+    for field in ("category", "tier"):
+        if filters.get(field):
+            incidents = incidents.filter(**{field: filters[field]})
+    if filters.get("is_major") is not None:
+        incidents = incidents.filter(is_major=filters["is_major"])
+    if filters.get("service"):
+        incidents = incidents.filter(service__slug=filters["service"])
+    if filters.get("assignee"):
+        incidents = incidents.filter(assignee__username=filters["assignee"])
+    if filters.get("breached") is not None:
+        now = timezone.now()
+        breached = response_breached_q(now) | resolution_breached_q(now)
+        incidents = incidents.filter(breached) if filters["breached"] else incidents.exclude(breached)
+    for word in (filters.get("search") or "").split():
+        incidents = incidents.filter(Q(number__icontains=word) | Q(title__icontains=word))
+    return incidents
+
+
+def can_see_internal(user) -> bool:
+    """Internal work notes and the audit trail are for support roles and management, not for reporters."""
+    return bool(user and user.is_active and user.has_perm(VIEW_INTERNAL_PERMISSION))
+
+
+def incident_timeline(*, incident: Incident, user) -> QuerySet[TimelineEvent]:
+    """The incident's timeline in time order; users without a support role see only public entries."""
+    events = incident.timeline.select_related("actor").order_by("created_at", "pk")
+    if not can_see_internal(user):
+        events = events.filter(visibility=Visibility.PUBLIC)
+    return events
+
+
+def incident_checklist(*, incident: Incident) -> QuerySet[ChecklistItem]:
+    """The runbook steps copied onto the incident at classification, in runbook order."""
+    return incident.checklist.select_related("done_by").order_by("order", "pk")
+
+
+def incident_transition_options(*, incident: Incident, user) -> list[dict]:
+    """The transitions `user` may take now (the same django-fsm permission callables the services check),
+    each with its label and the state it leads to (a reclassification keeps the current state)."""
+    return [
+        {
+            "name": t.name,
+            "label": t.custom.get("label", t.name.title()),
+            "target": t.target or incident.state,
+        }
+        for t in incident.get_available_user_state_transitions(user)
+    ]
+
+
+_HISTORY_TYPES = {"+": "created", "~": "changed", "-": "deleted"}
+
+
+def incident_history(*, incident: Incident, user) -> list[dict]:
+    """The audit trail of the incident, newest first: who changed what, when and why, each change as
+    field/old/new against the previous record. Change reasons carry work notes, so reporters without a
+    support role may not read it."""
+    if not can_see_internal(user):
+        raise PermissionDenied("Only support roles and management may read an incident's audit history.")
+    records = list(incident.history.select_related("history_user").order_by("history_date", "history_id"))
+    rows, previous = [], None
+    for record in records:
+        changes = []
+        if previous is not None:
+            delta = record.diff_against(previous)
+            changes = [{"field": c.field, "old": c.old, "new": c.new} for c in delta.changes]
+        rows.append(
+            {
+                "history_id": record.history_id,
+                "history_date": record.history_date,
+                "type": _HISTORY_TYPES.get(record.history_type, record.history_type),
+                "user": record.history_user.get_username() if record.history_user else None,
+                "change_reason": record.history_change_reason or "",
+                "changes": changes,
+            }
+        )
+        previous = record
+    _name_related_objects(rows)
+    rows.reverse()
+    return rows
+
+
+# How the API names related rows: a service by slug, a user by username, incidents and problems by number.
+_RELATED_NAMES = {
+    "service": (Service, "slug"),
+    "assignee": (get_user_model(), get_user_model().USERNAME_FIELD),
+    "reporter": (get_user_model(), get_user_model().USERNAME_FIELD),
+    "problem": (Problem, "number"),
+    "parent": (Incident, "number"),
+}
+
+
+def _name_related_objects(rows: list[dict]) -> None:
+    """History stores foreign keys as ids; show them by their API names (one query per related model)."""
+    ids: dict[str, set] = {}
+    for row in rows:
+        for change in row["changes"]:
+            if change["field"] in _RELATED_NAMES:
+                ids.setdefault(change["field"], set()).update(
+                    v for v in (change["old"], change["new"]) if v is not None
+                )
+    names = {}
+    for field, pks in ids.items():
+        model, attribute = _RELATED_NAMES[field]
+        names[field] = dict(model.objects.filter(pk__in=pks).values_list("pk", attribute))
+    for row in rows:
+        for change in row["changes"]:
+            if change["field"] in names:
+                lookup = names[change["field"]]
+                for side in ("old", "new"):
+                    if change[side] is not None:
+                        change[side] = lookup.get(change[side], f"(deleted #{change[side]})")

@@ -46,6 +46,8 @@ from .signals import incident_created, incident_transitioned
 User = get_user_model()
 
 TRANSITIONS = ("classify", "investigate", "hold", "resume", "resolve", "close", "reopen", "cancel")
+# Milestones the reporter sees on their incident's timeline; classification and hold notes stay internal.
+PUBLIC_TRANSITIONS = {"investigate", "resolve", "close", "reopen", "cancel"}
 
 # Fields a user may edit directly; everything else changes through transitions.
 EDITABLE_FIELDS = (
@@ -91,13 +93,17 @@ def _raise_if(errors: dict) -> None:
         raise ValidationError(errors)
 
 
-def _save(incident: Incident, *, user, reason: str) -> None:
+def _save(incident: Incident, *, user, reason: str, action: str = "change") -> None:
     incident._history_user = user
     incident._change_reason = reason
     try:
         incident.save()
-    except ConcurrentTransition as exc:  # a racing writer changed the state under us
-        raise TransitionNotAllowed(transition="change", state="(changed concurrently)", allowed=[]) from exc
+    except ConcurrentTransition as exc:
+        # Second line of defence behind the row lock: another writer moved the state since we read it.
+        current = Incident.objects.only("state").get(pk=incident.pk)
+        raise TransitionNotAllowed(
+            transition=action, state=current.state, allowed=allowed_transitions(current, user)
+        ) from exc
 
 
 def _event(incident: Incident, *, kind: str, user, note: str = "", **fields) -> TimelineEvent:
@@ -143,7 +149,6 @@ def _transition(
     user,
     name: str,
     note: str = "",
-    visibility: str = Visibility.INTERNAL,
     data: dict | None = None,
     history_reason: str = "",
     validate=None,
@@ -166,7 +171,7 @@ def _transition(
             transition=name,
             from_state=from_state,
             to_state=locked.state,
-            visibility=visibility,
+            visibility=Visibility.PUBLIC if name in PUBLIC_TRANSITIONS else Visibility.INTERNAL,
             data=data or {},
         )
         user_id = getattr(user, "pk", None)
@@ -228,7 +233,12 @@ def incident_create(
     incident._change_reason = "logged"
     incident.save()
     _event(
-        incident, kind=EventKind.CREATED, user=user, to_state=State.LOGGED, note=f"Logged: {incident.title}"
+        incident,
+        kind=EventKind.CREATED,
+        user=user,
+        to_state=State.LOGGED,
+        note=f"Logged: {incident.title}",
+        visibility=Visibility.PUBLIC,
     )
     transaction.on_commit(
         lambda: incident_created.send(
@@ -259,8 +269,15 @@ def incident_update(*, incident: Incident, user, data: dict) -> Incident:
         errors.setdefault("detected_at", []).append("Detection cannot be later than logging.")
     if data.get("parent") is not None and data["parent"].pk == locked.pk:
         errors.setdefault("parent", []).append("An incident cannot be its own parent.")
-    if data.get("assignee") is not None and not data["assignee"].is_active:
-        errors.setdefault("assignee", []).append("The assignee's account is inactive.")
+    assignee = data.get("assignee")
+    if assignee is not None and assignee != locked.assignee:
+        if not assignee.is_active:
+            errors.setdefault("assignee", []).append("The assignee's account is inactive.")
+        elif not perms.can_investigate(locked, assignee):
+            errors.setdefault("assignee", []).append(f"{assignee.get_username()} is not in a support tier.")
+    service = data.get("service")
+    if service is not None and service != locked.service and not service.is_active:
+        errors.setdefault("service", []).append(f"Service '{service.slug}' is retired.")
     _raise_if(errors)
 
     old_assignee = locked.assignee
@@ -454,7 +471,6 @@ def incident_resolve(*, incident: Incident, user, code: str, notes: str) -> Inci
         user=user,
         name="resolve",
         note=notes,
-        visibility=Visibility.PUBLIC,
         validate=validate,
         code=code,
         notes=notes,

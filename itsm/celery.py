@@ -16,7 +16,7 @@ def _make_filesystem_broker_folders(sender, **kwargs):
     """The zero-setup file-system broker needs its folders to exist before a worker polls them."""
     from pathlib import Path
 
-    for key in ("data_folder_in", "processed_folder"):
+    for key in ("data_folder_in", "processed_folder", "control_folder"):
         folder = (sender.conf.broker_transport_options or {}).get(key)
         if folder:
             Path(folder).mkdir(parents=True, exist_ok=True)

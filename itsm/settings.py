@@ -121,6 +121,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets shared by several fields get one schema name (urgency/impact/criticality share a scale).
+    "ENUM_NAME_OVERRIDES": {
+        "LevelEnum": "incidents.choices.Level",
+        "StateEnum": "incidents.choices.State",
+        "HoldReasonEnum": "incidents.choices.HoldReason",
+    },
 }
 
 # --- Celery ------------------------------------------------------------------------------------------
@@ -132,6 +138,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)

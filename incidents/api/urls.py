@@ -1,1 +1,19 @@
-urlpatterns = []
+"""`/api/v1/`: incidents, reference data, the token endpoint and the OpenAPI schema with its Swagger UI."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from . import views
+
+router = DefaultRouter()
+router.register("incidents", views.IncidentViewSet, basename="incident")
+router.register("services", views.ServiceViewSet, basename="service")
+router.register("sla-policies", views.SlaPolicyViewSet, basename="sla-policy")
+
+urlpatterns = [
+    path("auth/token/", views.TokenObtainView.as_view(), name="api-token"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    *router.urls,
+]

@@ -1,0 +1,328 @@
+"""Shapes of the API. Output serializers render; input serializers only parse and look up what the JSON
+names (a service by slug, a user by username, an incident or problem by number). The rules (required
+inputs of a transition, who may do what, SLA arithmetic) are the services' and come back as 400/403/409
+through `incidents.api.errors`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from incidents import services
+from incidents.choices import (
+    Category,
+    HoldReason,
+    IncidentType,
+    Level,
+    ResolutionCode,
+    Severity,
+    Source,
+    State,
+    Visibility,
+)
+from incidents.models import ChecklistItem, Incident, Problem, Service, SlaPolicy, TimelineEvent
+
+User = get_user_model()
+USERNAME = User.USERNAME_FIELD
+
+READ_ONLY_MESSAGE = "Read-only: this field changes only through the incident's transitions."
+
+
+# --- errors (for the schema; the bodies are built by incidents.api.errors) ------------------------------
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Field name → messages; only for invalid input.",
+    )
+
+
+class TransitionErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField(help_text="transition_not_allowed")
+    state = serializers.CharField()
+    allowed_transitions = serializers.ListField(child=serializers.CharField())
+
+
+# --- reference data -------------------------------------------------------------------------------------
+
+
+class ServiceSerializer(serializers.ModelSerializer):
+    owner_group = serializers.SlugRelatedField(slug_field="name", read_only=True)
+
+    class Meta:
+        model = Service
+        fields = ["slug", "name", "description", "criticality", "owner_group", "is_active"]
+        read_only_fields = fields
+
+
+class SlaPolicySerializer(serializers.ModelSerializer):
+    severity = serializers.CharField(read_only=True)
+    response_target = serializers.DurationField(help_text='For example "00:15:00" or "1 00:00:00".')
+    resolution_target = serializers.DurationField(help_text='For example "04:00:00" or "3 00:00:00".')
+
+    class Meta:
+        model = SlaPolicy
+        fields = ["severity", "response_target", "resolution_target"]
+
+
+# --- incidents ------------------------------------------------------------------------------------------
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    """An incident as the API names it; related rows by their human keys."""
+
+    service = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    assignee = serializers.SlugRelatedField(slug_field=USERNAME, read_only=True)
+    reporter = serializers.SlugRelatedField(slug_field=USERNAME, read_only=True)
+    problem = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    response_breached = serializers.BooleanField(read_only=True)
+    resolution_breached = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Incident
+        fields = [
+            "number",
+            "title",
+            "description",
+            "service",
+            "category",
+            "incident_type",
+            "source",
+            "urgency",
+            "impact",
+            "severity",
+            "state",
+            "tier",
+            "assignee",
+            "reporter",
+            "is_major",
+            "detected_at",
+            "created_at",
+            "first_response_at",
+            "response_due_at",
+            "resolution_due_at",
+            "on_hold_reason",
+            "on_hold_seconds",
+            "resolved_at",
+            "closed_at",
+            "reopen_count",
+            "resolution_code",
+            "resolution_notes",
+            "problem",
+            "change_ref",
+            "parent",
+            "response_breached",
+            "resolution_breached",
+        ]
+        read_only_fields = fields
+
+
+def _service_field(**kwargs):
+    kwargs.setdefault("help_text", "Service slug.")
+    return serializers.SlugRelatedField(slug_field="slug", queryset=Service.objects.all(), **kwargs)
+
+
+def _user_field(**kwargs):
+    kwargs.setdefault("help_text", "Username.")
+    return serializers.SlugRelatedField(slug_field=USERNAME, queryset=User.objects.all(), **kwargs)
+
+
+class IncidentCreateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    service = _service_field(required=False, allow_null=True, default=None)
+    incident_type = serializers.ChoiceField(choices=IncidentType.choices, required=False)
+    source = serializers.ChoiceField(choices=Source.choices, required=False)
+    detected_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="When the fault was noticed; defaults to now."
+    )
+
+
+class IncidentUpdateSerializer(serializers.Serializer):
+    """The descriptive fields of `services.EDITABLE_FIELDS`; anything else in the body is a field error."""
+
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(allow_blank=True)
+    service = _service_field(allow_null=True)
+    incident_type = serializers.ChoiceField(choices=IncidentType.choices)
+    source = serializers.ChoiceField(choices=Source.choices)
+    detected_at = serializers.DateTimeField()
+    assignee = _user_field(allow_null=True)
+    problem = serializers.SlugRelatedField(
+        slug_field="number", queryset=Problem.objects.all(), allow_null=True, help_text="Problem number."
+    )
+    change_ref = serializers.CharField(max_length=64, allow_blank=True)
+    parent = serializers.SlugRelatedField(
+        slug_field="number",
+        queryset=Incident.objects.all(),
+        allow_null=True,
+        help_text="Number of the incident this one duplicates or belongs to.",
+    )
+
+    def to_internal_value(self, data):
+        extra = {}
+        if isinstance(data, Mapping):
+            for name in set(data) - set(self.fields):
+                readonly = name in IncidentSerializer.Meta.fields
+                extra[name] = [READ_ONLY_MESSAGE if readonly else "Unknown field."]
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({**exc.detail, **extra}) from exc
+        if extra:
+            raise serializers.ValidationError(extra)
+        return value
+
+
+# --- transitions: inputs --------------------------------------------------------------------------------
+
+
+class ClassifyInputSerializer(serializers.Serializer):
+    category = serializers.ChoiceField(choices=Category.choices)
+    urgency = serializers.ChoiceField(choices=Level.choices)
+    impact = serializers.ChoiceField(choices=Level.choices)
+    service = _service_field(required=False, allow_null=True)
+    incident_type = serializers.ChoiceField(choices=IncidentType.choices, required=False)
+    severity = serializers.ChoiceField(
+        choices=Severity.choices,
+        required=False,
+        help_text="Overrides the urgency x impact matrix (Incident Managers, with severity_reason).",
+    )
+    severity_reason = serializers.CharField(required=False, allow_blank=True)
+    note = serializers.CharField(required=False, allow_blank=True)
+
+
+class InvestigateInputSerializer(serializers.Serializer):
+    assignee = _user_field(required=False, help_text="Username; defaults to the caller.")
+    note = serializers.CharField(required=False, allow_blank=True)
+
+
+class HoldInputSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=HoldReason.choices)
+    note = serializers.CharField()
+
+
+class ResumeInputSerializer(serializers.Serializer):
+    note = serializers.CharField()
+
+
+class ResolveInputSerializer(serializers.Serializer):
+    resolution_code = serializers.ChoiceField(choices=ResolutionCode.choices, source="code")
+    resolution_notes = serializers.CharField(source="notes")
+
+
+class CloseInputSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True)
+
+
+class ReasonInputSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+
+
+TRANSITION_INPUTS: dict[str, type[serializers.Serializer]] = {
+    "classify": ClassifyInputSerializer,
+    "investigate": InvestigateInputSerializer,
+    "hold": HoldInputSerializer,
+    "resume": ResumeInputSerializer,
+    "resolve": ResolveInputSerializer,
+    "close": CloseInputSerializer,
+    "reopen": ReasonInputSerializer,
+    "cancel": ReasonInputSerializer,
+}
+assert set(TRANSITION_INPUTS) == set(services.TRANSITIONS)
+
+
+# --- transitions: what a user may do now ----------------------------------------------------------------
+
+
+class TransitionInputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    required = serializers.BooleanField()
+    choices = serializers.ListField(child=serializers.CharField(), allow_null=True)
+
+
+class TransitionOptionSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    target = serializers.ChoiceField(choices=State.choices, help_text="The state the transition leads to.")
+    inputs = TransitionInputSerializer(many=True)
+
+
+def transition_inputs(name: str) -> list[dict]:
+    """The JSON inputs a transition takes, read off its input serializer."""
+    return [
+        {
+            "name": field_name,
+            "required": field.required,
+            "choices": list(field.choices) if isinstance(field, serializers.ChoiceField) else None,
+        }
+        for field_name, field in TRANSITION_INPUTS[name]().fields.items()
+    ]
+
+
+# --- work on an incident --------------------------------------------------------------------------------
+
+
+class TimelineEventSerializer(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(slug_field=USERNAME, read_only=True)
+
+    class Meta:
+        model = TimelineEvent
+        fields = [
+            "id",
+            "kind",
+            "created_at",
+            "actor",
+            "from_state",
+            "to_state",
+            "transition",
+            "note",
+            "visibility",
+            "data",
+        ]
+        read_only_fields = fields
+
+
+class CommentInputSerializer(serializers.Serializer):
+    body = serializers.CharField()
+    visibility = serializers.ChoiceField(choices=Visibility.choices, default=Visibility.INTERNAL)
+
+
+class ChecklistItemSerializer(serializers.ModelSerializer):
+    done_by = serializers.SlugRelatedField(slug_field=USERNAME, read_only=True)
+    done = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ChecklistItem
+        fields = ["id", "order", "text", "done", "done_at", "done_by"]
+        read_only_fields = fields
+
+    def get_done(self, item) -> bool:
+        return item.done_at is not None
+
+
+class HistoryChangeSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    old = serializers.JSONField(allow_null=True)
+    new = serializers.JSONField(allow_null=True)
+
+
+class HistoryRecordSerializer(serializers.Serializer):
+    history_id = serializers.IntegerField()
+    history_date = serializers.DateTimeField()
+    type = serializers.ChoiceField(choices=["created", "changed", "deleted"])
+    user = serializers.CharField(allow_null=True)
+    change_reason = serializers.CharField(allow_blank=True)
+    changes = HistoryChangeSerializer(many=True)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()

@@ -1,0 +1,278 @@
+"""Thin views: parse with a serializer, call one service or selector, render. Visibility comes from
+`incidents.selectors`, every rule from `incidents.services`; errors become HTTP in `incidents.api.errors`."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter, SearchFilter
+from rest_framework.response import Response
+
+from incidents import selectors, services
+from incidents.models import Service, SlaPolicy
+
+from . import serializers as s
+from .filters import IncidentFilter, ServiceFilter
+
+E400 = OpenApiResponse(s.ErrorSerializer, description="Invalid input: field errors in `errors`.")
+E403 = OpenApiResponse(s.ErrorSerializer, description="Your role may not do this.")
+E404 = OpenApiResponse(s.ErrorSerializer, description="No such incident, or not visible to you.")
+E409 = OpenApiResponse(
+    s.TransitionErrorSerializer, description="Not allowed from the current state; lists what is allowed."
+)
+
+
+def _transition_schema(name: str, summary: str):
+    return extend_schema(
+        summary=summary,
+        request=s.TRANSITION_INPUTS[name],
+        responses={200: s.IncidentSerializer, 400: E400, 403: E403, 404: E404, 409: E409},
+        filters=False,
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the incidents you may see"),
+    retrieve=extend_schema(summary="One incident", responses={200: s.IncidentSerializer, 404: E404}),
+    create=extend_schema(
+        summary="Log an incident (you are the reporter)",
+        request=s.IncidentCreateSerializer,
+        responses={201: s.IncidentSerializer, 400: E400},
+    ),
+    partial_update=extend_schema(
+        summary="Edit descriptive fields",
+        description="State, severity and the clocks are read-only: they change only through transitions.",
+        request=s.IncidentUpdateSerializer,
+        responses={200: s.IncidentSerializer, 400: E400, 403: E403, 404: E404},
+    ),
+)
+@extend_schema(tags=["incidents"])
+class IncidentViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    """Incidents, their lifecycle transitions and their record (timeline, history, checklist)."""
+
+    lookup_field = "number"
+    serializer_class = s.IncidentSerializer
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filterset_class = IncidentFilter
+    ordering_fields = [
+        "created_at",
+        "detected_at",
+        "severity",
+        "number",
+        "state",
+        "response_due_at",
+        "resolution_due_at",
+        "resolved_at",
+    ]
+
+    def get_queryset(self):
+        return selectors.incident_list(user=self.request.user)
+
+    def filter_queryset(self, queryset):
+        # Query parameters narrow the list; a detail URL names one incident whatever they say.
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
+
+    def create(self, request, *args, **kwargs):
+        serializer = s.IncidentCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        incident = services.incident_create(user=request.user, **serializer.validated_data)
+        return Response(self._render(incident), status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        incident = self.get_object()
+        serializer = s.IncidentUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        incident = services.incident_update(
+            incident=incident, user=request.user, data=serializer.validated_data
+        )
+        return Response(self._render(incident))
+
+    # --- transitions ----------------------------------------------------------------------------------
+
+    @_transition_schema("classify", "Classify (or reclassify): category, urgency x impact → severity")
+    @action(detail=True, methods=["post"])
+    def classify(self, request, number=None):
+        return self._transition(request, "classify")
+
+    @_transition_schema("investigate", "Start investigating (assignee defaults to you)")
+    @action(detail=True, methods=["post"])
+    def investigate(self, request, number=None):
+        return self._transition(request, "investigate")
+
+    @_transition_schema("hold", "Put on hold (pauses the resolution clock)")
+    @action(detail=True, methods=["post"])
+    def hold(self, request, number=None):
+        return self._transition(request, "hold")
+
+    @_transition_schema("resume", "Resume work after a hold")
+    @action(detail=True, methods=["post"])
+    def resume(self, request, number=None):
+        return self._transition(request, "resume")
+
+    @_transition_schema("resolve", "Resolve with a resolution code and notes")
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, number=None):
+        return self._transition(request, "resolve")
+
+    @_transition_schema("close", "Close a resolved incident (Incident Managers, or the reporter)")
+    @action(detail=True, methods=["post"])
+    def close(self, request, number=None):
+        return self._transition(request, "close")
+
+    @_transition_schema("reopen", "Reopen a resolved incident")
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, number=None):
+        return self._transition(request, "reopen")
+
+    @_transition_schema("cancel", "Cancel an incident logged in error")
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, number=None):
+        return self._transition(request, "cancel")
+
+    def _transition(self, request, name: str) -> Response:
+        """403/409 before the input is looked at, then 400 for the input; the service checks again under
+        its row lock, so a racing request still cannot slip through."""
+        incident = self.get_object()
+        services.check_transition(incident, request.user, name)
+        serializer = s.TRANSITION_INPUTS[name](data=request.data)
+        serializer.is_valid(raise_exception=True)
+        incident = services.TRANSITION_SERVICES[name](
+            incident=incident, user=request.user, **serializer.validated_data
+        )
+        return Response(self._render(incident))
+
+    # --- the incident's record ------------------------------------------------------------------------
+
+    @extend_schema(
+        summary="Transitions you may take now, with their inputs",
+        responses={200: s.TransitionOptionSerializer(many=True), 404: E404},
+        filters=False,
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def transitions(self, request, number=None):
+        incident = self.get_object()
+        options = [
+            {**option, "inputs": s.transition_inputs(option["name"])}
+            for option in selectors.incident_transition_options(incident=incident, user=request.user)
+        ]
+        return Response(s.TransitionOptionSerializer(options, many=True).data)
+
+    @extend_schema(
+        summary="Timeline: transitions, assignments, ticks and comments in time order",
+        description="Users without a support role see only public entries.",
+        responses={200: s.TimelineEventSerializer(many=True), 404: E404},
+        filters=False,
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def timeline(self, request, number=None):
+        events = selectors.incident_timeline(incident=self.get_object(), user=request.user)
+        return Response(s.TimelineEventSerializer(events, many=True).data)
+
+    @extend_schema(
+        summary="Audit history: who changed what, when and why",
+        responses={200: s.HistoryRecordSerializer(many=True), 403: E403, 404: E404},
+        filters=False,
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def history(self, request, number=None):
+        records = selectors.incident_history(incident=self.get_object(), user=request.user)
+        return Response(s.HistoryRecordSerializer(records, many=True).data)
+
+    @extend_schema(
+        summary="Add a comment (internal work note or public update)",
+        request=s.CommentInputSerializer,
+        responses={201: s.TimelineEventSerializer, 400: E400, 403: E403, 404: E404},
+        filters=False,
+    )
+    @action(detail=True, methods=["post"])
+    def comments(self, request, number=None):
+        incident = self.get_object()
+        serializer = s.CommentInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        comment = services.comment_add(incident=incident, user=request.user, **serializer.validated_data)
+        return Response(s.TimelineEventSerializer(comment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="The runbook checklist copied on classification",
+        responses={200: s.ChecklistItemSerializer(many=True), 404: E404},
+        filters=False,
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def checklist(self, request, number=None):
+        items = selectors.incident_checklist(incident=self.get_object())
+        return Response(s.ChecklistItemSerializer(items, many=True).data)
+
+    @extend_schema(
+        summary="Tick a checklist step (records who and when)",
+        request=None,
+        parameters=[OpenApiParameter("step_id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+        responses={200: s.ChecklistItemSerializer, 403: E403, 404: E404, 409: E409},
+        filters=False,
+    )
+    @action(detail=True, methods=["post"], url_path=r"checklist/(?P<step_id>\d+)/done", url_name="step-done")
+    def checklist_step_done(self, request, number=None, step_id=None):
+        incident = self.get_object()
+        item = get_object_or_404(selectors.incident_checklist(incident=incident), pk=step_id)
+        item = services.checklist_item_done(item=item, user=request.user)
+        return Response(s.ChecklistItemSerializer(item).data)
+
+    def _render(self, incident) -> dict:
+        return s.IncidentSerializer(incident, context=self.get_serializer_context()).data
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The service catalogue"),
+    retrieve=extend_schema(summary="One service", responses={200: s.ServiceSerializer, 404: E404}),
+)
+@extend_schema(tags=["reference data"])
+class ServiceViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Service.objects.select_related("owner_group").order_by("name")
+    serializer_class = s.ServiceSerializer
+    lookup_field = "slug"
+    filter_backends = [DjangoFilterBackend, SearchFilter]
+    filterset_class = ServiceFilter
+    search_fields = ["name", "slug"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="SLA targets of every severity"),
+    retrieve=extend_schema(
+        summary="SLA targets of one severity", responses={200: s.SlaPolicySerializer, 404: E404}
+    ),
+    update=extend_schema(
+        summary="Change a severity's SLA targets (Incident Managers)",
+        description="Both targets positive; the resolution target no shorter than the response target.",
+        responses={200: s.SlaPolicySerializer, 400: E400, 403: E403, 404: E404},
+    ),
+)
+@extend_schema(tags=["reference data"])
+class SlaPolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = SlaPolicy.objects.order_by("severity")
+    serializer_class = s.SlaPolicySerializer
+    lookup_field = "severity"
+    filter_backends = []
+    pagination_class = None
+
+    def update(self, request, *args, **kwargs):
+        policy = self.get_object()
+        serializer = self.get_serializer(policy, data=request.data)
+        serializer.is_valid(raise_exception=True)
+        policy = services.sla_policy_update(policy=policy, user=request.user, **serializer.validated_data)
+        return Response(self.get_serializer(policy).data)
+
+
+@extend_schema(
+    tags=["auth"],
+    summary="Exchange a username and password for an API token",
+    description="Send the token as `Authorization: Token <key>`.",
+    responses={200: s.TokenSerializer, 400: E400},
+)
+class TokenObtainView(ObtainAuthToken):
+    pass

@@ -2,11 +2,19 @@
 
 from django.core.exceptions import PermissionDenied, ValidationError
 
-__all__ = ["PermissionDenied", "TransitionNotAllowed", "ValidationError"]
+__all__ = ["Conflict", "PermissionDenied", "TransitionNotAllowed", "ValidationError"]
 
 
-class TransitionNotAllowed(Exception):
+class Conflict(Exception):
+    """The request is valid but clashes with the incident's current situation (HTTP 409)."""
+
+    code = "conflict"
+
+
+class TransitionNotAllowed(Conflict):
     """The transition does not start from the incident's current state (HTTP 409)."""
+
+    code = "transition_not_allowed"
 
     def __init__(self, *, transition: str, state: str, allowed: list[str]):
         self.transition, self.state, self.allowed = transition, state, allowed

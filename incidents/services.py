@@ -41,7 +41,7 @@ from .models import (
     TimelineEvent,
 )
 from .rules import severity_for
-from .signals import incident_created, incident_transitioned
+from .signals import incident_created, incident_transitioned, incident_updated
 
 User = get_user_model()
 
@@ -174,16 +174,10 @@ def _transition(
             visibility=Visibility.PUBLIC if name in PUBLIC_TRANSITIONS else Visibility.INTERNAL,
             data=data or {},
         )
-        user_id = getattr(user, "pk", None)
-        transaction.on_commit(
-            lambda: incident_transitioned.send(
-                sender=Incident,
-                incident_id=locked.pk,
-                transition=name,
-                from_state=from_state,
-                to_state=locked.state,
-                user_id=user_id,
-            )
+        # Receivers run inside this transaction, so what they write (escalation schedule, outbox rows)
+        # commits or rolls back with the transition; they queue broker work with on_commit.
+        incident_transitioned.send(
+            sender=Incident, incident=locked, transition=name, from_state=from_state, user=user
         )
     return locked
 
@@ -240,11 +234,7 @@ def incident_create(
         note=f"Logged: {incident.title}",
         visibility=Visibility.PUBLIC,
     )
-    transaction.on_commit(
-        lambda: incident_created.send(
-            sender=Incident, incident_id=incident.pk, user_id=getattr(user, "pk", None)
-        )
-    )
+    incident_created.send(sender=Incident, incident=incident, user=user)
     return incident
 
 
@@ -300,6 +290,7 @@ def incident_update(*, incident: Incident, user, data: dict) -> Incident:
             note="Edited " + ", ".join(others),
             data={"fields": others},
         )
+    incident_updated.send(sender=Incident, incident=locked, user=user, changed=changed)
     return locked
 
 
@@ -602,4 +593,46 @@ def sla_policy_update(
     locked._history_user = user
     locked._change_reason = f"SLA targets: respond {response_target}, resolve {resolution_target}"
     locked.save()
+    return locked
+
+
+# --- writes made on behalf of other apps (escalation) ----------------------------------------------------
+
+
+def timeline_record(
+    *,
+    incident: Incident,
+    kind: str,
+    user=None,
+    note: str = "",
+    data: dict | None = None,
+    visibility: str = Visibility.INTERNAL,
+) -> TimelineEvent:
+    """Add an entry to an incident's timeline (escalations, notifications) from another app."""
+    return _event(incident, kind=kind, user=user, note=note, data=data or {}, visibility=visibility)
+
+
+@transaction.atomic
+def incident_set_tier(*, incident: Incident, user, tier: str, assignee, reason: str) -> Incident:
+    """Hand the incident to another support tier (functional escalation decides which and why)."""
+    locked = Incident.objects.select_for_update().get(pk=incident.pk)
+    old_assignee = locked.assignee
+    locked.tier, locked.assignee = tier, assignee
+    _save(locked, user=user, reason=f"tier → {tier}: {reason}")
+    if old_assignee != assignee:
+        _assignment_event(locked, user=user, old=old_assignee, new=assignee)
+    return locked
+
+
+@transaction.atomic
+def incident_set_major(*, incident: Incident, user, is_major: bool, reason: str) -> Incident:
+    """Declare or clear major-incident status (emergency escalation decides when)."""
+    locked = Incident.objects.select_for_update().get(pk=incident.pk)
+    if locked.is_major != is_major:
+        locked.is_major = is_major
+        _save(
+            locked,
+            user=user,
+            reason=("major incident declared: " if is_major else "major status cleared: ") + reason,
+        )
     return locked

@@ -1,8 +1,15 @@
-"""Signals other apps (escalation, reporting) subscribe to; sent after the transaction commits."""
+"""Signals other apps (escalation, reporting) subscribe to, so `incidents` never imports them.
+
+They are sent inside the service's transaction: a receiver's database writes (an escalation schedule,
+outbox rows) commit or roll back with the change that caused them. Receivers must queue broker work
+(Celery tasks) with `transaction.on_commit`, never directly.
+"""
 
 from django.dispatch import Signal
 
-# kwargs: incident_id, transition, from_state, to_state, user_id
+# kwargs: incident (locked, already saved), transition, from_state, user
 incident_transitioned = Signal()
-# kwargs: incident_id, user_id
+# kwargs: incident, user
 incident_created = Signal()
+# kwargs: incident, user, changed (list of field names)
+incident_updated = Signal()

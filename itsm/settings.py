@@ -4,6 +4,7 @@ With nothing set you get a zero-setup development site: SQLite in the project fo
 the console and a file-system Celery broker (no Redis needed).
 """
 
+import sys
 from pathlib import Path
 
 import environ
@@ -130,8 +131,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Celery ------------------------------------------------------------------------------------------
-# Development uses a file-system broker so `make run` needs no Redis; production sets redis://.
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+# Development uses a file-system broker so `make run` needs no Redis; production sets redis://. The test
+# suite defaults to an in-process broker so no test message can reach a development worker.
+TESTING = "pytest" in sys.modules
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="memory://" if TESTING else "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "celery-broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -166,3 +169,4 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")

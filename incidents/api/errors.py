@@ -4,6 +4,7 @@
 - django `ValidationError` (raised by services) and DRF `ValidationError` → 400, code `invalid`;
 - django or DRF `PermissionDenied` → 403, keeping the service's message;
 - `TransitionNotAllowed` → 409, code `transition_not_allowed`, with `state` and `allowed_transitions`;
+- any other `Conflict` → 409 with its code;
 - `Http404` → 404; missing or bad credentials → 401; unparsable bodies → 400 `parse_error`.
 """
 
@@ -18,7 +19,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from incidents.exceptions import TransitionNotAllowed
+from incidents.exceptions import Conflict, TransitionNotAllowed
 
 
 def exception_handler(exc, context):
@@ -32,6 +33,8 @@ def exception_handler(exc, context):
             },
             status=status.HTTP_409_CONFLICT,
         )
+    if isinstance(exc, Conflict):
+        return Response({"detail": str(exc), "code": exc.code}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, DjangoPermissionDenied):

@@ -1,0 +1,57 @@
+from django.db import models
+
+
+class Clock(models.TextChoices):
+    RESPONSE = "response", "Response clock"
+    RESOLUTION = "resolution", "Resolution clock"
+
+
+class Level(models.IntegerChoices):
+    TEAM_LEAD = 1, "1 · Team lead"
+    INCIDENT_MANAGER = 2, "2 · Incident manager on duty"
+    MANAGEMENT = 3, "3 · Management"
+
+
+class OnCallTarget(models.TextChoices):
+    NONE = "", "Nobody on call"
+    TIER = "tier", "The incident tier's on-call person"
+    INCIDENT_MANAGER = "incident_manager", "The on-duty Incident Manager"
+
+
+class RotationKind(models.TextChoices):
+    """A rotation covers one support tier, or the Incident Managers."""
+
+    TIER1 = "tier1", "Tier 1 (Service Desk)"
+    TIER2 = "tier2", "Tier 2 (System Administrators)"
+    TIER3 = "tier3", "Tier 3 (Subject Matter Experts)"
+    EXTERNAL = "external", "External Support"
+    INCIDENT_MANAGER = "incident_manager", "Incident Managers"
+
+
+class EventKind(models.TextChoices):
+    HIERARCHICAL = "hierarchical", "Hierarchical (time threshold)"
+    FUNCTIONAL = "functional", "Functional (to a higher tier)"
+    EMERGENCY = "emergency", "Emergency (major incident)"
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    WEBHOOK = "webhook", "Webhook"
+
+
+class Template(models.TextChoices):
+    """Seed 5.2's communication templates, plus the escalation and paging messages."""
+
+    INCIDENT_NOTIFICATION = "incident_notification", "Incident Notification"
+    STATUS_UPDATE = "status_update", "Status Update"
+    RESOLUTION_NOTICE = "resolution_notice", "Resolution Notice"
+    POST_INCIDENT_SUMMARY = "post_incident_summary", "Post-Incident Summary"
+    ESCALATION = "escalation", "Escalation notice"
+    PAGE = "page", "Emergency page"
+    MAJOR_REMINDER = "major_reminder", "Major incident status-update reminder"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed (gave up)"

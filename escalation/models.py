@@ -1,0 +1,254 @@
+"""Escalation policies, on-call rotations, the escalation record and the notification outbox."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from incidents.choices import Severity, Tier
+from incidents.models import Incident
+
+from .choices import Channel, Clock, DeliveryStatus, EventKind, Level, OnCallTarget, RotationKind, Template
+
+
+class EscalationPolicy(models.Model):
+    """Hierarchical escalation of one severity: an ordered list of time-threshold steps."""
+
+    severity = models.CharField(max_length=2, choices=Severity.choices, unique=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["severity"]
+        verbose_name_plural = "escalation policies"
+
+    def __str__(self):
+        return f"Escalation policy {self.severity}"
+
+
+class EscalationStep(models.Model):
+    """Fires when its clock reaches a percentage of its target (or a fixed offset), while the clock runs."""
+
+    policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="steps")
+    order = models.PositiveSmallIntegerField(default=0)
+    clock = models.CharField(max_length=10, choices=Clock.choices)
+    percent = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="Fire at this percentage of the clock's SLA target.",
+    )
+    offset = models.DurationField(
+        null=True, blank=True, help_text="Or: fire this long after the clock starts (logging)."
+    )
+    level = models.PositiveSmallIntegerField(choices=Level.choices)
+    notify_group = models.ForeignKey(
+        Group,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="A group to notify (every member).",
+    )
+    notify_tier_group = models.BooleanField(
+        default=False, help_text="Notify the group of the incident's current tier (its team leads)."
+    )
+    notify_oncall = models.CharField(max_length=20, choices=OnCallTarget.choices, blank=True, default="")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["policy", "order", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(percent__isnull=False, offset__isnull=True)
+                | Q(percent__isnull=True, offset__isnull=False),
+                name="escalation_step_percent_xor_offset",
+            )
+        ]
+
+    def __str__(self):
+        when = f"{self.percent}%" if self.percent is not None else str(self.offset)
+        return f"{self.policy.severity} {self.clock} {when} → level {self.level}"
+
+    def due_at(self, incident: Incident):
+        """When this step fires for the incident, or None when its clock has no target yet.
+
+        Both clocks start at logging; the resolution clock is pushed back by the time spent on hold."""
+        due = incident.response_due_at if self.clock == Clock.RESPONSE else incident.resolution_due_at
+        if due is None:
+            return None
+        paused = (
+            timedelta(seconds=incident.on_hold_seconds) if self.clock == Clock.RESOLUTION else timedelta()
+        )
+        if self.offset is not None:
+            return incident.created_at + self.offset + paused
+        target = due - incident.created_at - paused
+        return incident.created_at + target * self.percent / 100 + paused
+
+
+class IncidentEscalation(models.Model):
+    """An incident's escalation schedule: its next step, when it is due, and the token of the one
+    scheduled task allowed to fire it (a task carrying an older token is stale and does nothing)."""
+
+    incident = models.OneToOneField(
+        Incident, on_delete=models.CASCADE, primary_key=True, related_name="escalation"
+    )
+    next_step = models.ForeignKey(
+        EscalationStep, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    next_escalation_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    active_escalation_id = models.UUIDField(default=uuid.uuid4)
+    incident_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who receives the major incident's status-update reminders.",
+    )
+    last_reminder_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.incident.number}: next at {self.next_escalation_at or '—'}"
+
+
+class EscalationEvent(models.Model):
+    """An escalation that happened. `key` makes each one happen at most once per incident."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="escalation_events")
+    kind = models.CharField(max_length=12, choices=EventKind.choices)
+    key = models.CharField(max_length=64, help_text="step-<id>, emergency-<n>, functional-<n>")
+    step = models.ForeignKey(
+        EscalationStep, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    level = models.PositiveSmallIntegerField(null=True, blank=True, choices=Level.choices)
+    from_tier = models.CharField(max_length=10, choices=Tier.choices, blank=True)
+    to_tier = models.CharField(max_length=10, choices=Tier.choices, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    fired_at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["incident", "fired_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["incident", "key"], name="escalation_event_once")]
+
+    def __str__(self):
+        return f"{self.incident.number} {self.get_kind_display()} {self.key}"
+
+
+class Rotation(models.Model):
+    """Who is on call for a tier (or the Incident Managers): members take shifts in order."""
+
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=20, choices=RotationKind.choices, unique=True)
+    shift_length = models.DurationField(default=timedelta(days=7))
+    handoff_time = models.TimeField(default="09:00")
+    time_zone = models.CharField(max_length=64, default="UTC")
+    start_date = models.DateField(default=timezone.localdate)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["kind"]
+
+    def __str__(self):
+        return self.name
+
+
+class RotationMember(models.Model):
+    rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    order = models.PositiveSmallIntegerField(default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["rotation", "order", "pk"]
+
+    def __str__(self):
+        return f"{self.rotation}: {self.user}"
+
+
+class RotationOverride(models.Model):
+    """Someone covers a rotation for a while (holiday swap, sick leave)."""
+
+    rotation = models.ForeignKey(Rotation, on_delete=models.CASCADE, related_name="overrides")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["rotation", "starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="override_ends_after_start"
+            )
+        ]
+        indexes = [models.Index(fields=["rotation", "starts_at", "ends_at"], name="override_window")]
+
+    def __str__(self):
+        return f"{self.user} covers {self.rotation} {self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at:%Y-%m-%d %H:%M}"
+
+
+def _new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Webhook(models.Model):
+    """A chat or automation endpoint that receives every notification as JSON (Slack/Mattermost `text`)."""
+
+    name = models.CharField(max_length=120)
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=128, default=_new_secret, help_text="Signs each body (HMAC-SHA256).")
+    timeout_seconds = models.PositiveSmallIntegerField(default=10)
+    is_active = models.BooleanField("active", default=True)
+    history = HistoricalRecords(excluded_fields=["secret"])
+
+    def __str__(self):
+        return self.name
+
+
+class Notification(models.Model):
+    """The outbox: written in the same transaction as the event that causes it, delivered by a task with
+    retries; the sweep re-queues whatever is still pending, so a broker outage delays but loses nothing."""
+
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    recipient = models.CharField(max_length=254, help_text="An e-mail address, or the webhook's name.")
+    webhook = models.ForeignKey(
+        Webhook, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+    template = models.CharField(max_length=32, choices=Template.choices)
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+    html_body = models.TextField(blank=True)
+    status = models.CharField(max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"], condition=Q(status="pending"), name="notification_pending_due"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_template_display()} → {self.recipient} ({self.status})"

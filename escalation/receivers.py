@@ -1,0 +1,28 @@
+"""Wires the incident lifecycle to escalation. Connected in EscalationConfig.ready(); each receiver only
+calls escalation services, inside the incident's transaction."""
+
+from django.dispatch import receiver
+
+from incidents.signals import incident_transitioned
+
+from . import services
+
+
+@receiver(incident_transitioned, dispatch_uid="escalation.on_transition")
+def on_transition(sender, incident, transition, from_state, user, **kwargs):
+    # Every transition can start, pause, move or stop a clock: recompute the schedule.
+    services.reschedule(incident=incident)
+    if transition == "classify":
+        if services.is_emergency(incident) and not incident.is_major:
+            services.declare_major(
+                incident=incident,
+                user=user,
+                reason=f"{incident.severity} {incident.category} incident",
+                automatic=True,
+            )
+        elif incident.severity in ("S1", "S2") or incident.is_major:
+            services.send_incident_notification(incident=incident)
+    elif transition == "resolve":
+        services.on_resolved(incident=incident)
+    elif transition == "close":
+        services.on_closed(incident=incident)

@@ -1,0 +1,115 @@
+"""Escalation defaults (idempotent, against an apps registry like incidents.reference_data)."""
+
+import json
+
+from incidents.choices import Role, Severity
+
+# For every severity (issue #3): response 100% → level 1 (tier group + tier on-call); resolution 50% →
+# level 1, 75% → level 2 (on-duty Incident Manager), 100% → level 3 (Management).
+DEFAULT_STEPS = [
+    {
+        "order": 1,
+        "clock": "response",
+        "percent": 100,
+        "level": 1,
+        "notify_tier_group": True,
+        "notify_oncall": "tier",
+    },
+    {
+        "order": 2,
+        "clock": "resolution",
+        "percent": 50,
+        "level": 1,
+        "notify_tier_group": True,
+        "notify_oncall": "tier",
+    },
+    {"order": 3, "clock": "resolution", "percent": 75, "level": 2, "notify_oncall": "incident_manager"},
+    {"order": 4, "clock": "resolution", "percent": 100, "level": 3, "group": Role.MANAGEMENT},
+]
+
+PERIODIC_TASKS = [
+    # name, task, every (seconds)
+    ("Escalation sweep (fires lost escalations, re-queues notifications)", "escalation.tasks.sweep", 60),
+    ("Major incident status-update reminders", "escalation.tasks.major_incident_reminders", 60),
+    ("Escalation watchdog", "escalation.tasks.watchdog", 600),
+]
+
+ROLE_PERMISSIONS = {
+    Role.INCIDENT_MANAGERS: [
+        "view_escalationpolicy",
+        "change_escalationpolicy",
+        "view_escalationstep",
+        "add_escalationstep",
+        "change_escalationstep",
+        "delete_escalationstep",
+        "view_rotation",
+        "add_rotation",
+        "change_rotation",
+        "view_rotationmember",
+        "add_rotationmember",
+        "change_rotationmember",
+        "delete_rotationmember",
+        "view_rotationoverride",
+        "add_rotationoverride",
+        "change_rotationoverride",
+        "delete_rotationoverride",
+        "view_webhook",
+        "add_webhook",
+        "change_webhook",
+        "view_escalationevent",
+        "view_notification",
+    ],
+}
+for _role in (
+    Role.SERVICE_DESK,
+    Role.SYSADMINS,
+    Role.EXPERTS,
+    Role.EXTERNAL,
+    Role.SECURITY_TEAM,
+    Role.MANAGEMENT,
+):
+    ROLE_PERMISSIONS[_role] = [
+        "view_escalationpolicy",
+        "view_escalationstep",
+        "view_rotation",
+        "view_rotationmember",
+        "view_rotationoverride",
+        "view_escalationevent",
+    ]
+
+
+def seed_escalation_data(apps) -> None:
+    from django.contrib.auth.management import create_permissions
+
+    config = apps.get_app_config("escalation")
+    config.models_module = getattr(config, "models_module", None) or True
+    create_permissions(config, apps=apps, verbosity=0)
+
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, codenames in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.add(
+            *Permission.objects.filter(content_type__app_label="escalation", codename__in=codenames)
+        )
+
+    Policy = apps.get_model("escalation", "EscalationPolicy")
+    Step = apps.get_model("escalation", "EscalationStep")
+    for severity in Severity.values:
+        policy, created = Policy.objects.get_or_create(severity=severity)
+        if not created:
+            continue
+        for spec in DEFAULT_STEPS:
+            spec = dict(spec)
+            group_name = spec.pop("group", None)
+            Step.objects.create(
+                policy=policy, notify_group=Group.objects.get(name=group_name) if group_name else None, **spec
+            )
+
+    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
+    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
+    for name, task, every in PERIODIC_TASKS:
+        interval, _ = IntervalSchedule.objects.get_or_create(every=every, period="seconds")
+        PeriodicTask.objects.get_or_create(
+            name=name, defaults={"task": task, "interval": interval, "args": json.dumps([])}
+        )

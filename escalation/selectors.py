@@ -1,0 +1,122 @@
+"""Reads for escalation: who is on call, what an incident's escalation looks like."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from .models import EscalationEvent, Rotation, RotationOverride
+
+User = get_user_model()
+
+
+@dataclass(frozen=True)
+class OnCall:
+    rotation: Rotation
+    user: User | None
+    starts_at: datetime | None
+    ends_at: datetime | None
+    is_override: bool = False
+
+
+def _shift(rotation: Rotation, members: list, at: datetime) -> OnCall:
+    """The regular shift covering `at`: members take turns of `shift_length`, handing off at
+    `handoff_time` in the rotation's own time zone (so a 09:00 handoff stays 09:00 across DST)."""
+    tz = ZoneInfo(rotation.time_zone)
+    anchor = datetime.combine(rotation.start_date, rotation.handoff_time)  # local wall-clock time
+    local = at.astimezone(tz).replace(tzinfo=None)
+    if not members or local < anchor or rotation.shift_length <= timedelta():
+        return OnCall(rotation, None, None, None)
+    index = (local - anchor) // rotation.shift_length
+    start = anchor + index * rotation.shift_length
+    end = start + rotation.shift_length
+    return OnCall(
+        rotation,
+        members[index % len(members)],
+        start.replace(tzinfo=tz).astimezone(ZoneInfo("UTC")),
+        end.replace(tzinfo=tz).astimezone(ZoneInfo("UTC")),
+    )
+
+
+def _members(rotation: Rotation) -> list:
+    return [
+        m.user for m in rotation.members.select_related("user").order_by("order", "pk") if m.user.is_active
+    ]
+
+
+def on_call(*, kind: str, at: datetime | None = None) -> OnCall | None:
+    """Who is on call for a tier (or the Incident Managers) at `at`: an override covering that moment wins,
+    otherwise the regular shift. None when there is no such rotation."""
+    at = at or timezone.now()
+    rotation = Rotation.objects.filter(kind=kind).first()
+    if rotation is None:
+        return None
+    return _on_call_for(rotation, at)
+
+
+def _on_call_for(rotation: Rotation, at: datetime) -> OnCall:
+    override = (
+        RotationOverride.objects.filter(
+            rotation=rotation, starts_at__lte=at, ends_at__gt=at, user__is_active=True
+        )
+        .select_related("user")
+        .order_by("-starts_at", "-pk")
+        .first()
+    )
+    if override:
+        return OnCall(rotation, override.user, override.starts_at, override.ends_at, is_override=True)
+    return _shift(rotation, _members(rotation), at)
+
+
+def on_call_now(*, at: datetime | None = None) -> list[OnCall]:
+    """Every rotation's current person."""
+    at = at or timezone.now()
+    return [_on_call_for(rotation, at) for rotation in Rotation.objects.order_by("kind")]
+
+
+def on_call_schedule(*, rotation: Rotation, start: date | None = None, days: int = 14) -> list[OnCall]:
+    """The shifts (and overrides) of the next `days` days, as consecutive segments, for the admin page."""
+    tz = ZoneInfo(rotation.time_zone)
+    begin = datetime.combine(start or timezone.localdate(), datetime.min.time()).replace(tzinfo=tz)
+    end = begin + timedelta(days=days)
+    members = _members(rotation)
+    overrides = list(
+        RotationOverride.objects.filter(
+            rotation=rotation, starts_at__lt=end, ends_at__gt=begin
+        ).select_related("user")
+    )
+    # Segment boundaries: every shift handoff and every override edge inside the window.
+    points = {begin, end}
+    cursor = begin
+    while cursor < end:
+        shift = _shift(rotation, members, cursor)
+        if shift.ends_at is None:
+            break
+        points.add(shift.ends_at)
+        cursor = shift.ends_at
+    for o in overrides:
+        points.update(p for p in (o.starts_at, o.ends_at) if begin < p < end)
+    ordered = sorted(p for p in points if begin <= p <= end)
+    segments: list[OnCall] = []
+    for seg_start, seg_end in itertools.pairwise(ordered):
+        covering = [o for o in overrides if o.starts_at <= seg_start < o.ends_at]
+        if covering:
+            o = max(covering, key=lambda o: (o.starts_at, o.pk))
+            current = OnCall(rotation, o.user, seg_start, seg_end, is_override=True)
+        else:
+            current = OnCall(rotation, _shift(rotation, members, seg_start).user, seg_start, seg_end)
+        if segments and segments[-1].user == current.user and segments[-1].is_override == current.is_override:
+            current = OnCall(rotation, current.user, segments[-1].starts_at, seg_end, current.is_override)
+            segments[-1] = current
+        else:
+            segments.append(current)
+    return segments
+
+
+def escalation_events(*, incident) -> list[EscalationEvent]:
+    return list(EscalationEvent.objects.filter(incident=incident).select_related("step", "actor"))

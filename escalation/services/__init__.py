@@ -1,0 +1,39 @@
+"""Every write of the escalation app. Split by the seed's three escalation types plus the outbox."""
+
+from .audit import requeue_pending, watchdog
+from .delivery import deliver
+from .functional import escalate_tier
+from .hierarchical import fire_due, missed_breaches, overdue, reschedule, sweep
+from .major import (
+    clear_major,
+    declare_major,
+    is_emergency,
+    on_closed,
+    on_resolved,
+    send_incident_notification,
+    send_major_reminders,
+    send_status_update,
+)
+from .notifications import notify, render
+
+__all__ = [
+    "clear_major",
+    "declare_major",
+    "deliver",
+    "escalate_tier",
+    "fire_due",
+    "is_emergency",
+    "missed_breaches",
+    "notify",
+    "on_closed",
+    "on_resolved",
+    "overdue",
+    "render",
+    "requeue_pending",
+    "reschedule",
+    "send_incident_notification",
+    "send_major_reminders",
+    "send_status_update",
+    "sweep",
+    "watchdog",
+]

@@ -1,0 +1,58 @@
+"""The system audits itself: re-queue stuck notifications, and report escalations that are late."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from incidents.choices import Role
+
+from ..choices import DeliveryStatus
+from ..choices import Template as T
+from ..models import Notification
+from .hierarchical import missed_breaches, overdue
+from .notifications import notify, queue_delivery, users_of
+
+logger = logging.getLogger(__name__)
+
+
+def requeue_pending(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Queue again every pending notification whose next attempt is due (lost task, broker outage)."""
+    now = now or timezone.now()
+    ids = list(
+        Notification.objects.filter(
+            status=DeliveryStatus.PENDING, next_attempt_at__lte=now - timedelta(seconds=30)
+        )
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if ids:
+        queue_delivery(ids)
+    return len(ids)
+
+
+def watchdog(*, now: datetime | None = None) -> dict:
+    """Report to the Incident Managers (and the error log) escalations more than 5 minutes late and
+    breached incidents whose final escalation never fired."""
+    now = now or timezone.now()
+    late = list(overdue(now=now).values_list("incident__number", flat=True)[:100])
+    missed = list(missed_breaches(now=now).values_list("number", flat=True)[:100])
+    if late or missed:
+        lines = []
+        if late:
+            lines.append(f"Escalations more than 5 minutes late: {', '.join(late)}.")
+        if missed:
+            lines.append(f"Breached incidents with no final escalation: {', '.join(missed)}.")
+        body = "\n".join(lines) + "\nCheck that the Celery worker and beat are running."
+        logger.error("Escalation watchdog: %s", " ".join(lines))
+        with transaction.atomic():
+            notify(
+                incident=None,
+                template=T.ESCALATION,
+                users=users_of([Role.INCIDENT_MANAGERS]),
+                extra={"subject": "itsm watchdog: escalations need attention", "body": body},
+            )
+    return {"late": late, "missed_breaches": missed}

@@ -1,0 +1,213 @@
+"""Hierarchical escalation (seed 4.1: "time threshold exceeded → management notification").
+
+An incident's next step and its due time are stored on `IncidentEscalation` with a fresh token, and one
+Celery task is scheduled for that moment. The task fires only if it still carries the current token; each
+step fires at most once per incident (unique `EscalationEvent`); the minute sweep fires whatever a lost
+task left behind. So no escalation is lost and none is sent twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from incidents import services as incident_services
+from incidents.choices import TIER_GROUPS, EventKind, Role, State
+from incidents.models import Incident
+
+from ..choices import Clock, OnCallTarget, RotationKind
+from ..choices import EventKind as EscalationKind
+from ..choices import Template as T
+from ..models import EscalationEvent, EscalationPolicy, EscalationStep, IncidentEscalation
+from ..selectors import on_call
+from .notifications import notify, users_of
+
+logger = logging.getLogger(__name__)
+
+RESPONSE_RUNNING = (State.CLASSIFIED,)  # the first move into investigating stops the response clock
+RESOLUTION_RUNNING = (State.CLASSIFIED, State.INVESTIGATING)  # paused on hold, stopped at resolution
+
+
+def step_key(step: EscalationStep) -> str:
+    return f"step-{step.pk}"
+
+
+def clock_running(step: EscalationStep, incident: Incident) -> bool:
+    if step.clock == Clock.RESPONSE:
+        return incident.first_response_at is None and incident.state in RESPONSE_RUNNING
+    return incident.resolved_at is None and incident.state in RESOLUTION_RUNNING
+
+
+def next_step(incident: Incident) -> tuple[EscalationStep | None, datetime | None]:
+    """The earliest step of the incident's policy that has not fired and whose clock is running."""
+    if not incident.severity:
+        return None, None
+    policy = EscalationPolicy.objects.filter(severity=incident.severity).first()
+    if policy is None:
+        return None, None
+    fired = set(EscalationEvent.objects.filter(incident=incident).values_list("key", flat=True))
+    candidates = []
+    for step in policy.steps.select_related("notify_group").order_by("order", "pk"):
+        if step_key(step) in fired or not clock_running(step, incident):
+            continue
+        due = step.due_at(incident)
+        if due is not None:
+            candidates.append((due, step.order, step.pk, step))
+    if not candidates:
+        return None, None
+    due, _, _, step = min(candidates)
+    return step, due
+
+
+def reschedule(*, incident: Incident) -> IncidentEscalation:
+    """Store the incident's next step with a new token and schedule the task for it (on commit).
+    Call it inside the transaction that changed the incident; it takes the escalation row's lock."""
+    from ..tasks import fire_escalation
+
+    with transaction.atomic():
+        IncidentEscalation.objects.get_or_create(incident=incident)
+        record = IncidentEscalation.objects.select_for_update().get(incident=incident)
+        step, due = next_step(incident)
+        record.next_step, record.next_escalation_at = step, due
+        record.active_escalation_id = uuid.uuid4()
+        record.save(update_fields=["next_step", "next_escalation_at", "active_escalation_id"])
+        if due is not None:
+            args = [incident.pk, str(record.active_escalation_id)]
+            transaction.on_commit(lambda: _schedule(fire_escalation, args, due))
+    return record
+
+
+def _schedule(task, args, eta) -> None:
+    try:
+        task.apply_async(args=args, eta=eta)
+    except Exception:  # broker down: the sweep fires it when due
+        logger.warning("Broker unavailable; escalation of incident %s left for the sweep", args[0])
+
+
+def fire_due(
+    *, incident_id: int, token: str | None = None, now: datetime | None = None
+) -> list[EscalationEvent]:
+    """Fire every step of the incident that is due by now, each once, then schedule the next one.
+
+    With a `token` (a scheduled task) nothing happens unless it is still the current schedule; the sweep
+    passes none. Safe to run any number of times, concurrently or not."""
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().filter(pk=incident_id).first()
+        record = IncidentEscalation.objects.select_for_update().filter(incident_id=incident_id).first()
+        if incident is None or record is None:
+            return []
+        if token is not None and str(record.active_escalation_id) != token:
+            return []  # stale: the incident was rescheduled since this task was queued
+        now = now or timezone.now()
+        fired = []
+        while True:
+            step, due = next_step(incident)
+            if step is None or due > now:
+                break
+            event = _fire_step(incident, step, due, now)
+            if event is None:
+                break
+            fired.append(event)
+        reschedule(incident=incident)
+        return fired
+
+
+def _fire_step(
+    incident: Incident, step: EscalationStep, due: datetime, now: datetime
+) -> EscalationEvent | None:
+    try:
+        with transaction.atomic():  # savepoint: a duplicate key leaves the outer transaction usable
+            event = EscalationEvent.objects.create(
+                incident=incident,
+                kind=EscalationKind.HIERARCHICAL,
+                key=step_key(step),
+                step=step,
+                level=step.level,
+                due_at=due,
+                fired_at=now,
+            )
+    except IntegrityError:
+        return None
+    recipients, missing = step_recipients(step, incident, now)
+    when = (
+        f"{step.percent}% of the {step.clock} target"
+        if step.percent is not None
+        else f"{step.offset} after logging"
+    )
+    note = f"Level {step.level} escalation: {step.get_clock_display().lower()} at {when}."
+    if missing:
+        note += " " + missing
+    incident_services.timeline_record(
+        incident=incident,
+        kind=EventKind.ESCALATION,
+        note=note,
+        data={"level": step.level, "step_id": step.pk, "clock": step.clock, "due_at": due.isoformat()},
+    )
+    notify(
+        incident=incident, template=T.ESCALATION, users=recipients, extra={"level": step.level, "step": step}
+    )
+    return event
+
+
+def step_recipients(step: EscalationStep, incident: Incident, at: datetime) -> tuple[list, str]:
+    """Whom a step notifies; when nobody is on call, the whole group instead (and a note saying so)."""
+    users, missing = [], ""
+    if step.notify_group_id:
+        users += users_of([step.notify_group.name])
+    tier_group = TIER_GROUPS.get(incident.tier)
+    if step.notify_tier_group and tier_group:
+        users += users_of([tier_group])
+    if step.notify_oncall:
+        kind = incident.tier if step.notify_oncall == OnCallTarget.TIER else RotationKind.INCIDENT_MANAGER
+        group = tier_group if step.notify_oncall == OnCallTarget.TIER else Role.INCIDENT_MANAGERS
+        current = on_call(kind=kind, at=at)
+        if current and current.user:
+            users.append(current.user)
+        else:
+            users += users_of([group])
+            missing = f"Nobody is on call for {RotationKind(kind).label}: notified the whole {group} group."
+    return list(dict.fromkeys(users)), missing
+
+
+def sweep(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Fire every escalation whose time has passed (tasks lost to a dead worker or a broker restart).
+    Reads only the due rows through the `next_escalation_at` index."""
+    now = now or timezone.now()
+    due_ids = list(
+        IncidentEscalation.objects.filter(next_escalation_at__lte=now)
+        .order_by("next_escalation_at")
+        .values_list("incident_id", flat=True)[:limit]
+    )
+    fired = 0
+    for incident_id in due_ids:
+        fired += len(fire_due(incident_id=incident_id, now=now))
+    return fired
+
+
+def overdue(*, now: datetime | None = None, grace: timedelta = timedelta(minutes=5)):
+    """Escalations more than `grace` late: the sweep should have fired them."""
+    now = now or timezone.now()
+    return IncidentEscalation.objects.filter(next_escalation_at__lt=now - grace).select_related("incident")
+
+
+def missed_breaches(*, now: datetime | None = None):
+    """Open incidents past their resolution due time whose policy's 100% resolution step has not fired:
+    the breach is real but escalation did not tell anyone."""
+    now = now or timezone.now()
+    final_steps = EscalationStep.objects.filter(
+        policy__severity=OuterRef("severity"), clock=Clock.RESOLUTION, percent__gte=100
+    )
+    fired = EscalationEvent.objects.filter(
+        incident=OuterRef("pk"), step__clock=Clock.RESOLUTION, step__percent__gte=100
+    )
+    return (
+        Incident.objects.resolution_breached(now)
+        .filter(state__in=RESOLUTION_RUNNING, resolution_due_at__lt=now - timedelta(minutes=5))
+        .filter(Exists(final_steps))
+        .exclude(Exists(fired))
+    )

@@ -1,0 +1,154 @@
+"""The notification outbox: render a communication template, write one row per recipient (and one per
+active webhook) in the caller's transaction, record it on the timeline, and queue delivery on commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from incidents import services as incident_services
+from incidents.choices import EventKind, Visibility
+from incidents.models import Incident
+
+from ..choices import Channel, Template
+from ..models import Notification, Webhook
+
+User = get_user_model()
+logger = logging.getLogger(__name__)
+
+SUBJECTS = {
+    Template.INCIDENT_NOTIFICATION: "[{severity}] Incident {number}: {title}",
+    Template.STATUS_UPDATE: "[{severity}] Status update on {number}: {title}",
+    Template.RESOLUTION_NOTICE: "Resolved: {number} {title}",
+    Template.POST_INCIDENT_SUMMARY: "Post-incident summary: {number} {title}",
+    Template.ESCALATION: "[{severity}] Escalation level {level}: {number} {title}",
+    Template.PAGE: "PAGE [{severity}] major incident {number}: {title}",
+    Template.MAJOR_REMINDER: "Reminder: status update due for major incident {number}",
+}
+# Public templates go to stakeholders and show on the reporter's timeline; the rest are internal.
+PUBLIC_TEMPLATES = {Template.INCIDENT_NOTIFICATION, Template.STATUS_UPDATE, Template.RESOLUTION_NOTICE}
+
+
+def render(*, template: str, incident: Incident, extra: dict | None = None) -> tuple[str, str, str]:
+    """Subject, plain-text body and HTML body of a communication about an incident."""
+    context = {
+        "incident": incident,
+        "service": incident.service,
+        "highlights": _highlights(incident),
+        "next_update_at": _next_update_at(incident),
+        "site_url": getattr(settings, "SITE_URL", "").rstrip("/"),
+        "template_name": Template(template).label,
+        **(extra or {}),
+    }
+    subject = SUBJECTS[template].format(
+        severity=incident.severity or "S?",
+        number=incident.number,
+        title=incident.title,
+        level=context.get("level", ""),
+    )
+    text = render_to_string(f"communications/{template}.txt", context).strip() + "\n"
+    html = render_to_string(f"communications/{template}.html", context)
+    return subject[:255], text, html
+
+
+def _highlights(incident: Incident, limit: int = 6) -> list:
+    events = incident.timeline.exclude(kind=EventKind.NOTIFICATION).order_by("-created_at", "-pk")[:limit]
+    return list(reversed(events))
+
+
+def _next_update_at(incident: Incident):
+    if not incident.is_open:
+        return None
+    return timezone.now() + (timedelta(minutes=30) if incident.is_major else timedelta(hours=4))
+
+
+def users_of(group_names: Iterable[str]) -> list:
+    return list(
+        User.objects.filter(groups__name__in=list(group_names), is_active=True).distinct().order_by("pk")
+    )
+
+
+def notify(
+    *,
+    incident: Incident | None,
+    template: str,
+    users: Iterable = (),
+    emails: Iterable[str] = (),
+    extra: dict | None = None,
+    note: str = "",
+    webhooks: bool = True,
+) -> list[Notification]:
+    """Queue a communication to users and addresses (deduplicated) and to every active webhook."""
+    addresses = list(dict.fromkeys([u.email for u in users if u.email] + [e for e in emails if e]))
+    subject, text, html = (
+        render(template=template, incident=incident, extra=extra)
+        if incident
+        else (
+            (extra or {}).get("subject", "itsm"),
+            (extra or {}).get("body", ""),
+            "",
+        )
+    )
+    rows = [
+        Notification(
+            incident=incident,
+            channel=Channel.EMAIL,
+            recipient=address,
+            template=template,
+            subject=subject,
+            body=text,
+            html_body=html,
+        )
+        for address in addresses
+    ]
+    if webhooks:
+        rows += [
+            Notification(
+                incident=incident,
+                channel=Channel.WEBHOOK,
+                recipient=hook.name,
+                webhook=hook,
+                template=template,
+                subject=subject,
+                body=text,
+            )
+            for hook in Webhook.objects.filter(is_active=True)
+        ]
+    created = Notification.objects.bulk_create(rows)
+    if incident is not None:
+        who = ", ".join(addresses[:5]) + (f" and {len(addresses) - 5} more" if len(addresses) > 5 else "")
+        incident_services.timeline_record(
+            incident=incident,
+            kind=EventKind.NOTIFICATION,
+            note=(note + " " if note else "")
+            + f"{Template(template).label} sent to {who or 'no e-mail recipient'}"
+            + (f" and {len(created) - len(addresses)} webhook(s)" if len(created) > len(addresses) else ""),
+            data={"template": template, "recipients": addresses, "notifications": [n.pk for n in created]},
+            visibility=Visibility.PUBLIC if template in PUBLIC_TEMPLATES else Visibility.INTERNAL,
+        )
+    ids = [n.pk for n in created]
+    if ids:
+        transaction.on_commit(lambda: queue_delivery(ids))
+    return created
+
+
+def queue_delivery(ids: list[int]) -> None:
+    from ..tasks import deliver_notification
+
+    for pk in ids:
+        try:
+            deliver_notification.delay(pk)
+        except Exception:  # broker down: the sweep re-queues pending rows, nothing is lost
+            logger.warning("Broker unavailable; notification %s is left for the sweep", pk)
+            return
+
+
+def stakeholders(incident: Incident) -> list[str]:
+    return incident.service.stakeholder_email_list if incident.service else []

@@ -1,0 +1,42 @@
+"""Thin, idempotent Celery tasks: they take ids, call one service, and may safely run twice."""
+
+import logging
+
+from celery import shared_task
+
+from . import services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, max_retries=None)
+def fire_escalation(incident_id: int, token: str):
+    """Scheduled with eta = the step's due time. Does nothing unless `token` is still current."""
+    return len(services.fire_due(incident_id=incident_id, token=token))
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=8)
+def deliver_notification(self, notification_id: int):
+    status, retry_in = services.deliver(notification_id=notification_id)
+    if retry_in is not None:
+        raise self.retry(countdown=retry_in.total_seconds())
+    return status
+
+
+@shared_task(acks_late=True)
+def sweep():
+    """Every minute (celery beat): fire overdue escalations, re-queue pending notifications."""
+    fired = services.sweep()
+    queued = services.requeue_pending()
+    return {"fired": fired, "requeued": queued}
+
+
+@shared_task(acks_late=True)
+def major_incident_reminders():
+    return services.send_major_reminders()
+
+
+@shared_task(acks_late=True)
+def watchdog():
+    """Every 10 minutes: the system audits its own escalations."""
+    return services.watchdog()

@@ -1,0 +1,122 @@
+"""Delivering the outbox: e-mail through Django's backend, webhooks to a real local HTTP receiver with a
+verifiable signature, retries with backoff, and exactly-once under repeated delivery."""
+
+import hashlib
+import hmac
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+import time_machine
+from django.core import mail
+from django.utils import timezone
+
+from escalation import services
+from escalation.choices import Template
+from escalation.models import Notification, Webhook
+from tests.factories import ServiceFactory, incident_in
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def receiver():
+    """A local HTTP server recording what it receives; answers with `status` (settable)."""
+    received, state = [], {"status": 200}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((dict(self.headers), body))
+            self.send_response(state["status"])
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield {"url": f"http://127.0.0.1:{server.server_port}/hook", "received": received, "state": state}
+    server.shutdown()
+
+
+def test_email_is_sent_once_with_text_and_html(manager):
+    incident = incident_in(
+        "investigating",
+        manager=manager,
+        urgency="low",
+        impact="low",
+        service=ServiceFactory(stakeholder_emails="ops@lab.example"),
+    )
+    [note] = services.notify(
+        incident=incident,
+        template=Template.STATUS_UPDATE,
+        emails=["ops@lab.example"],
+        extra={"message": "Disk replaced, rebalancing"},
+    )
+    assert services.deliver(notification_id=note.pk) == ("sent", None)
+    assert services.deliver(notification_id=note.pk) == ("sent", None)  # a duplicate task does nothing
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["ops@lab.example"] and incident.number in message.subject
+    assert "Disk replaced, rebalancing" in message.body
+    assert message.alternatives and "Disk replaced" in message.alternatives[0][0]
+
+
+def test_webhook_delivery_is_signed(manager, receiver):
+    hook = Webhook.objects.create(name="mattermost", url=receiver["url"], secret="s3cret")
+    incident = incident_in("investigating", manager=manager, urgency="low", impact="low")
+    rows = services.notify(incident=incident, template=Template.STATUS_UPDATE, extra={"message": "hello"})
+    [row] = [r for r in rows if r.webhook_id == hook.pk]
+    assert services.deliver(notification_id=row.pk)[0] == "sent"
+    [(headers, body)] = receiver["received"]
+    expected = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(headers["X-Itsm-Signature"], expected)
+    payload = json.loads(body)
+    assert payload["incident"]["number"] == incident.number
+    assert "hello" in payload["text"] and payload["event"] == "status_update"
+
+
+def test_failed_webhook_is_retried_with_backoff_then_given_up(manager, receiver):
+    Webhook.objects.create(name="flaky", url=receiver["url"], secret="x")
+    receiver["state"]["status"] = 500
+    incident = incident_in("investigating", manager=manager, urgency="low", impact="low")
+    [row] = services.notify(incident=incident, template=Template.STATUS_UPDATE, extra={"message": "m"})
+    status, retry_in = services.deliver(notification_id=row.pk)
+    assert status == "pending" and retry_in.total_seconds() == 30
+    status, retry_in = services.deliver(notification_id=row.pk)
+    assert retry_in.total_seconds() == 60
+    row.refresh_from_db()
+    assert row.attempts == 2 and "500" in row.last_error
+    for _ in range(10):
+        services.deliver(notification_id=row.pk)
+    row.refresh_from_db()
+    assert row.status == "failed" and row.attempts == 8
+
+    receiver["state"]["status"] = 200
+    [again] = services.notify(incident=incident, template=Template.STATUS_UPDATE, extra={"message": "m2"})
+    assert services.deliver(notification_id=again.pk)[0] == "sent"
+
+
+def test_unreachable_webhook_records_the_error(manager):
+    Webhook.objects.create(name="gone", url="http://127.0.0.1:9/hook", secret="x", timeout_seconds=2)
+    incident = incident_in("investigating", manager=manager, urgency="low", impact="low")
+    [row] = services.notify(incident=incident, template=Template.STATUS_UPDATE, extra={"message": "m"})
+    assert services.deliver(notification_id=row.pk)[0] == "pending"
+    row.refresh_from_db()
+    assert row.last_error
+
+
+def test_sweep_requeues_only_due_pending_rows(manager):
+    incident = incident_in("investigating", manager=manager, urgency="low", impact="low")
+    [row] = services.notify(
+        incident=incident, template=Template.STATUS_UPDATE, emails=["a@lab.example"], extra={"message": "m"}
+    )
+    assert services.requeue_pending() == 0, "a fresh row still has its own task in flight"
+    with time_machine.travel(timezone.now() + timedelta(minutes=1), tick=False):
+        assert services.requeue_pending() == 1
+        Notification.objects.filter(pk=row.pk).update(status="sent")
+        assert services.requeue_pending() == 0

@@ -4,6 +4,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from incidents.choices import Role
+from escalation.reference_data import seed_escalation_data
 from incidents.reference_data import seed_reference_data
 from tests.factories import make_user
 
@@ -12,6 +13,7 @@ from tests.factories import make_user
 def reference_data(db):
     """Migration-seeded rows are wiped by transactional tests' flush; seed them again (idempotent)."""
     seed_reference_data(apps)
+    seed_escalation_data(apps)
 
 
 @pytest.fixture

@@ -15,6 +15,8 @@ from .major import (
     send_status_update,
 )
 from .notifications import notify, render
+from .outbox_admin import notification_retry
+from .policies import policy_replace_steps, step_errors
 
 __all__ = [
     "clear_major",
@@ -24,16 +26,19 @@ __all__ = [
     "fire_due",
     "is_emergency",
     "missed_breaches",
+    "notification_retry",
     "notify",
     "on_closed",
     "on_resolved",
     "overdue",
+    "policy_replace_steps",
     "render",
     "requeue_pending",
     "reschedule",
     "send_incident_notification",
     "send_major_reminders",
     "send_status_update",
+    "step_errors",
     "sweep",
     "watchdog",
 ]

@@ -78,7 +78,7 @@ def deliver(*, notification_id: int) -> tuple[str, timedelta | None]:
     """Send one notification. Returns its status and, after a failure worth retrying, the delay."""
     with transaction.atomic():
         notification = (
-            Notification.objects.select_for_update()
+            Notification.objects.select_for_update(of=("self",))
             .select_related("webhook", "incident__service")
             .filter(pk=notification_id)
             .first()

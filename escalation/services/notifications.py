@@ -121,6 +121,8 @@ def notify(
             )
             for hook in Webhook.objects.filter(is_active=True)
         ]
+    if not rows:
+        return []
     created = Notification.objects.bulk_create(rows)
     if incident is not None:
         who = ", ".join(addresses[:5]) + (f" and {len(addresses) - 5} more" if len(addresses) > 5 else "")

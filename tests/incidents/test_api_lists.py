@@ -58,7 +58,8 @@ def test_filter_by_severity_service_assignee_and_category(api_as, manager, mix):
         mix["resolved"].number,
     }
     assert numbers(client.get(LIST, {"tier": "tier1"})) == {i.number for i in mix.values()}
-    assert numbers(client.get(LIST, {"is_major": "true"})) == set()
+    assert numbers(client.get(LIST, {"is_major": "true"})) == {mix["s1"].number}  # S1 is declared major
+    assert mix["s1"].number not in numbers(client.get(LIST, {"is_major": "false"}))
 
 
 def test_filter_breached_uses_the_sla_rules(api_as, manager, mix):

@@ -1,0 +1,384 @@
+"""The support tiers' workbench: the incident changelist and change form.
+
+Every write goes through `incidents.services`: the add and change forms through `IncidentForm`, the
+transition buttons through `TRANSITION_SERVICES`, checklist ticks and comments through their services. The
+admin only decides what to show and turns domain errors into messages or field errors.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import path, reverse
+from django.utils import timezone
+from django_fsm.admin import FSMAdminMixin
+
+from .. import services
+from ..exceptions import ValidationError
+from ..forms import TRANSITION_FORMS, CommentForm, IncidentForm, add_service_errors
+from ..models import Incident
+from .base import (
+    DOMAIN_ERRORS,
+    AuditedAdmin,
+    ServiceFormAdminMixin,
+    badge,
+    humanize,
+    message_error,
+    severity_badge,
+    sla_badge,
+    sla_status,
+    state_badge,
+)
+from .filters import BreachedFilter
+from .inlines import CHECKLIST_FORM_ID, ChecklistInline, CommentInline, TimelineInline
+
+COMMENT_FORM_ID = "comment-form"
+
+
+@admin.register(Incident)
+class IncidentAdmin(ServiceFormAdminMixin, FSMAdminMixin, AuditedAdmin):
+    form = IncidentForm
+    change_form_template = "admin/incidents/incident/change_form.html"
+    fsm_transition_form_template = "admin/incidents/incident/transition_form.html"
+    fsm_fields = ["state"]
+    fsm_forms = TRANSITION_FORMS
+
+    list_display = (
+        "number",
+        "title",
+        "service",
+        "severity_display",
+        "state_display",
+        "tier_display",
+        "assignee",
+        "sla_display",
+        "created_at",
+    )
+    list_filter = (
+        "state",
+        "severity",
+        "category",
+        "service",
+        "tier",
+        "assignee",
+        "is_major",
+        BreachedFilter,
+    )
+    search_fields = ("number", "title")
+    search_help_text = "Search by number (INC-000123) or title."
+    list_select_related = ("service", "assignee")
+    ordering = ("-created_at",)
+    # Filtered pages would otherwise add a second COUNT(*) over every incident (slow at a million rows).
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # facet counts are one COUNT per filter option
+    raw_id_fields = ("parent",)
+    inlines = (ChecklistInline, CommentInline, TimelineInline)
+
+    add_fieldsets = ((None, {"fields": IncidentForm.create_fields}),)
+    fieldsets = (
+        (None, {"fields": ("number", "title", "description", "service", ("incident_type", "source"))}),
+        (
+            "Classification and assignment",
+            {
+                "fields": (
+                    ("state", "severity_display"),
+                    ("category", "urgency", "impact"),
+                    ("tier", "assignee"),
+                    ("reporter", "is_major"),
+                )
+            },
+        ),
+        (
+            "Service level",
+            {
+                "fields": (
+                    ("detected_at", "created_at", "classified_at"),
+                    ("response_due_at", "first_response_at", "response_breached_display"),
+                    ("resolution_due_at", "sla_display", "resolution_breached_display"),
+                    ("on_hold_reason", "on_hold_since", "on_hold_display"),
+                )
+            },
+        ),
+        (
+            "Resolution",
+            {
+                "fields": (
+                    ("resolution_code", "resolved_at"),
+                    "resolution_notes",
+                    ("closed_at", "reopen_count"),
+                    "cancel_reason",
+                )
+            },
+        ),
+        ("Links", {"fields": ("problem", "change_ref", "parent")}),
+    )
+    # Everything but the descriptive fields changes through transitions (services.EDITABLE_FIELDS).
+    readonly_fields = (
+        "number",
+        "state",
+        "severity_display",
+        "category",
+        "urgency",
+        "impact",
+        "tier",
+        "reporter",
+        "is_major",
+        "created_at",
+        "classified_at",
+        "response_due_at",
+        "first_response_at",
+        "response_breached_display",
+        "resolution_due_at",
+        "sla_display",
+        "resolution_breached_display",
+        "on_hold_reason",
+        "on_hold_since",
+        "on_hold_display",
+        "resolution_code",
+        "resolved_at",
+        "resolution_notes",
+        "closed_at",
+        "reopen_count",
+        "cancel_reason",
+    )
+
+    class Media:
+        css = {"all": ("incidents/admin.css",)}
+
+    # --- columns and read-only fields ----------------------------------------------------------------------
+
+    @admin.display(description="severity", ordering="severity")
+    def severity_display(self, incident):
+        return severity_badge(incident)
+
+    @admin.display(description="state", ordering="state")
+    def state_display(self, incident):
+        return state_badge(incident)
+
+    @admin.display(description="tier", ordering="tier")
+    def tier_display(self, incident):
+        return incident.get_tier_display().split(" (")[0]  # "Tier 2 (System Administrators)" → "Tier 2"
+
+    @admin.display(description="SLA", ordering="resolution_due_at")
+    def sla_display(self, incident):
+        return sla_badge(incident)
+
+    @admin.display(description="response breached", boolean=True)
+    def response_breached_display(self, incident):
+        return incident.response_breached if incident.response_due_at else None
+
+    @admin.display(description="resolution breached", boolean=True)
+    def resolution_breached_display(self, incident):
+        return incident.resolution_breached if incident.resolution_due_at else None
+
+    @admin.display(description="time on hold")
+    def on_hold_display(self, incident):
+        total = incident.on_hold_seconds
+        if incident.on_hold_since:
+            total += max(0, int((timezone.now() - incident.on_hold_since).total_seconds()))
+        return humanize(timedelta(seconds=total)) if total else "-"
+
+    # --- permissions and form layout -----------------------------------------------------------------------
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # incidents are the audit record; cancel one logged in error instead
+
+    def get_fieldsets(self, request, obj=None):
+        return self.add_fieldsets if obj is None else super().get_fieldsets(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return super().get_readonly_fields(request, obj)
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else ()
+
+    def response_change(self, request, obj):
+        if request.POST.get(self.fsm_post_param):
+            # django-fsm-2's own submit buttons: every transition here has its input form on its own page.
+            return HttpResponseRedirect(self._url("transition", obj, request.POST[self.fsm_post_param]))
+        return super().response_change(request, obj)
+
+    def response_post_save_add(self, request, obj):
+        """After logging, stay on the incident: its next step (classify) is a button on that page."""
+        return HttpResponseRedirect(self._change_url(obj))
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and not add:
+            context[self.fsm_context_key] = list(context.get(self.fsm_context_key) or ())
+            label, tone = sla_status(obj)
+            context["incident_sla"] = badge(label, f"sla-{tone}")
+            context["checklist_form_url"] = self._url("checklist_done", obj)
+            context["checklist_form_id"] = CHECKLIST_FORM_ID
+            if self._may_comment(request, obj):
+                context["comment_form"] = CommentForm(html_form=COMMENT_FORM_ID)
+                context["comment_form_id"] = COMMENT_FORM_ID
+                context["comment_form_url"] = self._url("comment", obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_help_text(self, transition):
+        form = TRANSITION_FORMS.get(transition.name)
+        return transition.custom.get("help_text") or (form.help_text if form else None)
+
+    # --- custom views --------------------------------------------------------------------------------------
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/checklist/done/",
+                self.admin_site.admin_view(self.checklist_done_view),
+                name="{}_{}_checklist_done".format(*info),
+            ),
+            path(
+                "<path:object_id>/comment/",
+                self.admin_site.admin_view(self.comment_add_view),
+                name="{}_{}_comment".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def _url(self, name, incident, *args):
+        return reverse(
+            f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_{name}",
+            args=[quote(incident.pk), *args],
+        )
+
+    def _change_url(self, incident):
+        return self._url("change", incident)
+
+    def _may_comment(self, request, incident):
+        return request.user.has_perm("incidents.add_comment") or incident.reporter_id == request.user.pk
+
+    def _viewable_incident(self, request, object_id):
+        """The incident, after the permission check every custom view starts with."""
+        incident = self.get_object(request, unquote(object_id))
+        if incident is not None and not self.has_view_permission(request, incident):
+            raise DjangoPermissionDenied
+        return incident
+
+    def fsm_transition_view(self, request, object_id, transition_name, **kwargs):
+        """GET shows the transition's input form; POST runs the transition's service with it."""
+        incident = self._viewable_incident(request, object_id)
+        if incident is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        try:  # refuse before asking for input the user could not use
+            services.check_transition(incident, request.user, transition_name)
+        except DOMAIN_ERRORS as exc:
+            message_error(self, request, exc)
+            return HttpResponseRedirect(self._change_url(incident))
+
+        form_class = TRANSITION_FORMS[transition_name]
+        form = form_class(
+            request.POST if request.method == "POST" else None, incident=incident, user=request.user
+        )
+        if request.method == "POST" and form.is_valid():
+            if self._apply_fsm_transition(
+                obj=incident,
+                transition_name=transition_name,
+                request=request,
+                kwargs=form.service_kwargs(),
+                form=form,
+            ):
+                return HttpResponseRedirect(self._change_url(incident))
+            if not form.errors:  # refused outright (state or permission): nothing to correct here
+                return HttpResponseRedirect(self._change_url(incident))
+
+        transition = self._fsm_transition(transition_name, incident.state)
+        adminform = admin.helpers.AdminForm(form, [(None, {"fields": list(form.fields)})], {})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{self.get_fsm_label(transition)}: {incident}",
+            "opts": self.opts,
+            "app_label": self.opts.app_label,
+            "original": incident,
+            "has_view_permission": True,
+            "transition_name": transition_name,
+            "transition_label": self.get_fsm_label(transition),
+            "help_text": self.get_help_text(transition),
+            "adminform": adminform,
+            "form": form,
+            "errors": admin.helpers.AdminErrorList(form, []),
+            "media": self.media + form.media,
+            "incident_sla": sla_badge(incident),
+            "severity": severity_badge(incident),
+            "state": state_badge(incident),
+        }
+        return render(request, self.fsm_transition_form_template, context)
+
+    @staticmethod
+    def _fsm_transition(name, state):
+        """The django-fsm transition `name` from `state` (classify reads "Reclassify" once classified)."""
+        meta = getattr(Incident, name)._django_fsm
+        return meta.get_transition(state) or next(iter(meta.transitions.values()))
+
+    def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None, form=None):
+        """Run the transition through its service, which locks the row, checks permission and state, saves,
+        records the timeline event and the history reason. Refusals become messages, or field errors on
+        `form` when the service names the field. Returns whether the transition happened."""
+        service = services.TRANSITION_SERVICES.get(transition_name)
+        if service is None:
+            self.message_user(request, f"Unknown transition '{transition_name}'.", messages.ERROR)
+            return False
+        from_state = obj.get_state_display()
+        try:
+            incident = service(incident=obj, user=request.user, **(kwargs or {}))
+        except DOMAIN_ERRORS as exc:
+            if form is not None and isinstance(exc, ValidationError):
+                add_service_errors(form, exc)
+            else:
+                message_error(self, request, exc)
+            return False
+        label = self.get_fsm_label(self._fsm_transition(transition_name, obj.state))
+        self.message_user(
+            request,
+            f"{incident.number}: {label} done ({from_state} → {incident.get_state_display()}).",
+            messages.SUCCESS,
+        )
+        return True
+
+    def checklist_done_view(self, request, object_id):
+        """Tick one checklist step (POST item=<id>) through `services.checklist_item_done`."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        incident = self._viewable_incident(request, object_id)
+        if incident is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        item_id = request.POST.get("item", "")
+        item = incident.checklist.filter(pk=item_id).first() if item_id.isdigit() else None
+        if item is None:
+            self.message_user(request, "No such checklist step on this incident.", messages.ERROR)
+        else:
+            try:
+                services.checklist_item_done(item=item, user=request.user)
+            except DOMAIN_ERRORS as exc:
+                message_error(self, request, exc)
+            else:
+                self.message_user(request, f"Step done: {item.text}", messages.SUCCESS)
+        return HttpResponseRedirect(self._change_url(incident) + "#checklist-group")
+
+    def comment_add_view(self, request, object_id):
+        """Add a work note or public update through `services.comment_add`."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        incident = self._viewable_incident(request, object_id)
+        if incident is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        form = CommentForm(request.POST)
+        if not form.is_valid():
+            errors = "; ".join(f"{form.fields[f].label}: {' '.join(e)}" for f, e in form.errors.items())
+            self.message_user(request, f"Comment not added. {errors}", messages.ERROR)
+        else:
+            try:
+                services.comment_add(incident=incident, user=request.user, **form.cleaned_data)
+            except DOMAIN_ERRORS as exc:
+                message_error(self, request, exc)
+            else:
+                self.message_user(request, "Comment added.", messages.SUCCESS)
+        return HttpResponseRedirect(self._change_url(incident) + "#add-comment")

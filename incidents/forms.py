@@ -1,0 +1,313 @@
+"""Forms of the admin workbench: the input of each transition (named as in the API), comments, and the model
+forms that log and edit incidents and problems.
+
+Forms check the shape of the input only. The rules live in `incidents.services`; when a service refuses
+the input, its `ValidationError` is put back on these forms' fields (`add_service_errors`).
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.admin.widgets import AdminRadioSelect
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+
+from . import permissions as perms
+from . import services
+from .choices import Category, HoldReason, IncidentType, Level, ResolutionCode, Severity, Visibility
+from .exceptions import PermissionDenied, ValidationError
+from .models import Incident, Problem, Service, SlaPolicy
+
+User = get_user_model()
+
+
+def _text(rows: int = 3, **attrs) -> forms.Textarea:
+    return forms.Textarea(attrs={"rows": rows, "cols": 60, **attrs})
+
+
+def add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
+    """Put a service's ValidationError on the form: on the field it names, else above the form."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc.messages)
+        return
+    for field, messages in exc.message_dict.items():
+        if field in form.fields:
+            form.add_error(field, messages)
+        else:
+            form.add_error(None, [f"{field.replace('_', ' ').capitalize()}: {m}" for m in messages])
+
+
+def active_services(current: Service | None = None):
+    """Retired services are not offered, except the one an incident already has."""
+    return Service.objects.filter(Q(is_active=True) | Q(pk=getattr(current, "pk", None)))
+
+
+def investigators():
+    """Users who may take an incident into investigation (support tiers and Incident Managers)."""
+    can_investigate = Q(
+        groups__permissions__codename="investigate_incident",
+        groups__permissions__content_type__app_label="incidents",
+    ) | Q(
+        user_permissions__codename="investigate_incident",
+        user_permissions__content_type__app_label="incidents",
+    )
+    return (
+        User.objects.filter(is_active=True)
+        .filter(Q(is_superuser=True) | can_investigate)
+        .distinct()
+        .order_by("username")
+    )
+
+
+# --- transitions -----------------------------------------------------------------------------------------
+
+
+class TransitionForm(forms.Form):
+    """Input of one transition; `service_kwargs()` is what `services.TRANSITION_SERVICES[name]` receives."""
+
+    help_text = ""
+
+    def __init__(self, *args, incident: Incident, user, **kwargs):
+        self.incident, self.user = incident, user
+        kwargs["initial"] = {**self.initial_for(incident, user), **kwargs.get("initial", {})}
+        super().__init__(*args, **kwargs)
+
+    def initial_for(self, incident: Incident, user) -> dict:
+        return {}
+
+    def service_kwargs(self) -> dict:
+        return dict(self.cleaned_data)
+
+
+class ClassifyForm(TransitionForm):
+    help_text = (
+        "Category, urgency and impact set the severity (seed 3.2 matrix) and start both SLA clocks; "
+        "the first classification copies the incident type's response plan as a checklist."
+    )
+
+    category = forms.ChoiceField(choices=Category.choices)
+    urgency = forms.ChoiceField(
+        choices=Level.choices, widget=AdminRadioSelect(attrs={"class": "radiolist inline"})
+    )
+    impact = forms.ChoiceField(
+        choices=Level.choices, widget=AdminRadioSelect(attrs={"class": "radiolist inline"})
+    )
+    service = forms.ModelChoiceField(queryset=Service.objects.none(), required=False)
+    incident_type = forms.ChoiceField(
+        choices=IncidentType.choices,
+        required=False,
+        help_text="Picks the response plan copied onto the incident as its checklist.",
+    )
+    severity = forms.ChoiceField(
+        label="Severity override",
+        choices=[("", "As the matrix says"), *Severity.choices],
+        required=False,
+        help_text="Incident Managers only; needs a reason.",
+    )
+    severity_reason = forms.CharField(label="Reason for the override", widget=_text(2), required=False)
+    note = forms.CharField(widget=_text(2), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = active_services(self.incident.service)
+        if not perms.can_override_severity(self.user):
+            del self.fields["severity"], self.fields["severity_reason"]
+
+    def initial_for(self, incident, user):
+        return {
+            "category": incident.category,
+            "urgency": incident.urgency,
+            "impact": incident.impact,
+            "service": incident.service_id,
+            "incident_type": incident.incident_type,
+        }
+
+
+class InvestigateForm(TransitionForm):
+    help_text = (
+        "Hand the incident to an investigator. The first move into investigation is the first response."
+    )
+
+    assignee = forms.ModelChoiceField(queryset=User.objects.none(), help_text="Defaults to you.")
+    note = forms.CharField(widget=_text(2), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = investigators()
+
+    def initial_for(self, incident, user):
+        return {"assignee": user.pk}
+
+
+class HoldForm(TransitionForm):
+    help_text = "Pause work while waiting on someone else; the resolution clock stops until it resumes."
+
+    reason = forms.ChoiceField(choices=HoldReason.choices)
+    note = forms.CharField(widget=_text(), help_text="What are we waiting for?")
+
+
+class ResumeForm(TransitionForm):
+    help_text = "Back to work; the time on hold moves the resolution due time later."
+
+    note = forms.CharField(widget=_text())
+
+
+class ResolveForm(TransitionForm):
+    help_text = "Record the fix or workaround; the reporter sees these notes."
+
+    resolution_code = forms.ChoiceField(choices=ResolutionCode.choices)
+    resolution_notes = forms.CharField(widget=_text(4))
+
+    def service_kwargs(self):
+        return {"code": self.cleaned_data["resolution_code"], "notes": self.cleaned_data["resolution_notes"]}
+
+
+class CloseForm(TransitionForm):
+    help_text = "Confirm the resolution and close the record."
+
+    note = forms.CharField(widget=_text(2), required=False)
+
+
+class ReopenForm(TransitionForm):
+    help_text = "The fix did not hold: back to investigating (counts towards the reopen rate)."
+
+    reason = forms.CharField(widget=_text())
+
+
+class CancelForm(TransitionForm):
+    help_text = "Withdraw an incident logged in error, before work starts."
+
+    reason = forms.CharField(widget=_text(2), help_text="For example: duplicate of INC-000123, false alarm.")
+
+
+TRANSITION_FORMS: dict[str, type[TransitionForm]] = {
+    "classify": ClassifyForm,
+    "investigate": InvestigateForm,
+    "hold": HoldForm,
+    "resume": ResumeForm,
+    "resolve": ResolveForm,
+    "close": CloseForm,
+    "reopen": ReopenForm,
+    "cancel": CancelForm,
+}
+
+
+class CommentForm(forms.Form):
+    """A comment posted from the incident page; `html_form` ties the widgets to a form outside the main one."""
+
+    body = forms.CharField(label="Comment", widget=_text(3))
+    visibility = forms.ChoiceField(
+        choices=Visibility.choices,
+        initial=Visibility.INTERNAL,
+        widget=AdminRadioSelect(attrs={"class": "radiolist inline"}),
+        help_text="Public updates are what the reporter sees.",
+    )
+
+    def __init__(self, *args, html_form: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        if html_form:
+            for field in self.fields.values():
+                field.widget.attrs["form"] = html_form
+
+
+# --- model forms that save through a service -------------------------------------------------------------
+
+
+class ServiceModelForm(forms.ModelForm):
+    """A ModelForm whose save is a service call.
+
+    The service runs at the end of validation so that its domain errors land on this form's fields like any
+    other validation error. The admin wraps the request in a transaction and rolls it back if the page is
+    shown again with errors, so nothing is kept unless the whole page was valid.
+    """
+
+    user = None  # the acting user; the admin sets it on the per-request form class
+    saved = None  # what the service returned
+
+    def save_through_service(self):
+        """Call the service and return the saved instance, or None to save this form the ordinary way."""
+        raise NotImplementedError
+
+    def _post_clean(self):
+        super()._post_clean()
+        if self.errors:
+            return
+        try:
+            self.saved = self.save_through_service()
+        except ValidationError as exc:
+            add_service_errors(self, exc)
+        except PermissionDenied as exc:
+            self.add_error(None, str(exc) or "You may not do this.")
+
+    def save(self, commit=True):
+        if self.saved is None:
+            return super().save(commit)
+        self.save_m2m = lambda: None
+        return self.saved
+
+
+class IncidentForm(ServiceModelForm):
+    """Logs an incident (`incident_create`) or edits its descriptive fields (`incident_update`)."""
+
+    create_fields = ("title", "description", "service", "incident_type", "source", "detected_at")
+
+    class Meta:
+        model = Incident
+        fields = services.EDITABLE_FIELDS
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        adding = self.instance._state.adding
+        if "service" in self.fields:
+            self.fields["service"].queryset = active_services(None if adding else self.instance.service)
+        if "assignee" in self.fields:
+            self.fields["assignee"].queryset = User.objects.filter(
+                Q(is_active=True) | Q(pk=self.instance.assignee_id)
+            ).order_by("username")
+        if adding and "detected_at" in self.fields:
+            self.fields["detected_at"].required = False
+            self.fields["detected_at"].help_text = "When the fault was first noticed. Leave empty for now."
+
+    def save_through_service(self):
+        if self.instance._state.adding:
+            return services.incident_create(
+                user=self.user, **{f: v for f, v in self.cleaned_data.items() if f in self.create_fields}
+            )
+        changed = {f: self.cleaned_data[f] for f in self.changed_data if f in services.EDITABLE_FIELDS}
+        if not changed:
+            return self.instance
+        return services.incident_update(incident=self.instance, user=self.user, data=changed)
+
+
+class ProblemForm(ServiceModelForm):
+    """New problem records get their number from `problem_create`; edits are ordinary saves."""
+
+    class Meta:
+        model = Problem
+        fields = ("title", "description", "status", "root_cause", "is_known_error", "workaround")
+
+    def save_through_service(self):
+        if not self.instance._state.adding:
+            return None
+        return services.problem_create(
+            user=self.user,
+            title=self.cleaned_data["title"],
+            description=self.cleaned_data.get("description", ""),
+            workaround=self.cleaned_data.get("workaround", ""),
+        )
+
+
+class SlaPolicyForm(ServiceModelForm):
+    """SLA targets change through `sla_policy_update`, the rule the API's PUT uses too."""
+
+    class Meta:
+        model = SlaPolicy
+        fields = ("response_target", "resolution_target")
+
+    def save_through_service(self):
+        return services.sla_policy_update(
+            policy=self.instance,
+            user=self.user,
+            response_target=self.cleaned_data["response_target"],
+            resolution_target=self.cleaned_data["resolution_target"],
+        )

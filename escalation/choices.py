@@ -55,3 +55,4 @@ class DeliveryStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed (gave up)"
+    SKIPPED = "skipped", "Not sent (replayed demo history)"

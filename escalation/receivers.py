@@ -3,7 +3,7 @@ calls escalation services, inside the incident's transaction."""
 
 from django.dispatch import receiver
 
-from incidents.signals import incident_transitioned
+from incidents.signals import demo_data_loaded, incident_transitioned
 
 from . import services
 
@@ -26,3 +26,10 @@ def on_transition(sender, incident, transition, from_state, user, **kwargs):
         services.on_resolved(incident=incident)
     elif transition == "close":
         services.on_closed(incident=incident)
+
+
+@receiver(demo_data_loaded, dispatch_uid="escalation.on_demo_data_loaded")
+def on_demo_data_loaded(sender, users, history_before, **kwargs):
+    from .demo import load_demo_escalation
+
+    load_demo_escalation(users=users, history_before=history_before)

@@ -68,6 +68,7 @@ from .demo_catalogue import (
 from .exceptions import ValidationError
 from .models import ChecklistItem, Incident, Problem, ResponsePlan, Service, SlaPolicy
 from .rules import severity_for
+from .signals import demo_data_loaded
 
 User = get_user_model()
 
@@ -720,4 +721,8 @@ def load_demo(
             for story in progress(stories, len(stories)) if progress else stories:
                 loader.run(story)
                 created += 1
+            demo_data_loaded.send(sender=Incident, users=users, history_before=now)
+    else:
+        with transaction.atomic():
+            demo_data_loaded.send(sender=Incident, users=users, history_before=None)
     return Result(logins, services_created, created, existing, problems_created)

@@ -5,9 +5,9 @@ Role permissions are ordinary Django permissions granted to the role groups by m
 parts of the rules (the incident's tier, its reporter) are checked here.
 """
 
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, Group
 
-from .choices import TIER_GROUPS
+from .choices import TIER_GROUPS, Role
 
 
 def _perm(user, codename: str) -> bool:
@@ -36,12 +36,19 @@ def can_investigate(incident, user) -> bool:
 
 
 def can_hold(incident, user) -> bool:
-    """Holding and resuming belong to the assignee's tier (and the assignee), or an Incident Manager."""
+    """Holding and resuming belong to the assignee's tier (the assignee and their tier colleagues, and the
+    tier the incident sits with), or an Incident Manager."""
     if is_incident_manager(user):
         return True
     if not _perm(user, "hold_incident"):
         return False
-    return incident.assignee_id == user.pk or in_tier_group(user, incident.tier)
+    if incident.assignee_id == user.pk or in_tier_group(user, incident.tier):
+        return True
+    if not incident.assignee_id:
+        return False
+    teams = (*Role.SUPPORT_TIERS, Role.SECURITY_TEAM)
+    # Two filter() calls: one join for the user's groups, another for the assignee's.
+    return Group.objects.filter(name__in=teams, user=user).filter(user=incident.assignee_id).exists()
 
 
 def can_resolve(incident, user) -> bool:

@@ -13,3 +13,6 @@ incident_transitioned = Signal()
 incident_created = Signal()
 # kwargs: incident, user, changed (list of field names)
 incident_updated = Signal()
+# kwargs: users (demo username → User), history_before (real time the replayed history ends, or None when
+# no history was generated). Sent by `load_demo` so other apps add their demo data (rotations, ...).
+demo_data_loaded = Signal()

@@ -60,6 +60,12 @@ def test_hold_is_open_to_the_assignees_tier_and_the_assignee(role, manager):
     incident = services.incident_hold(incident=incident, user=colleague, reason="other", note="waiting")
     assert incident.state == "on_hold"
 
+    peer = make_user(role, username="peer")  # same tier as the assignee
+    other_team = make_user(SME if role != SME else SA, username="other-team")
+    assert "resume" not in services.allowed_transitions(incident, other_team)
+    incident = services.incident_resume(incident=incident, user=peer, note="vendor answered")
+    assert incident.state == "investigating"
+
 
 @pytest.mark.django_db
 def test_reporter_without_a_role_may_confirm_closure_and_reopen(manager):

@@ -1,0 +1,46 @@
+"""The escalation app's part of `load_demo`: on-call rotations for the demo staff, and no e-mail storm
+from the months of history the demo replays."""
+
+from datetime import time, timedelta
+
+from django.utils import timezone
+
+from incidents.choices import Tier
+
+from .choices import DeliveryStatus, RotationKind
+from .models import Notification, Rotation, RotationMember
+
+# rotation kind: (name, demo usernames in shift order, shift length)
+ROTATIONS = {
+    Tier.TIER1: ("Service Desk on call", ["desk", "lena"], timedelta(days=1)),
+    Tier.TIER2: ("System Administrators on call", ["sysadmin", "tomas", "ines"], timedelta(days=7)),
+    Tier.TIER3: ("Subject Matter Experts on call", ["expert", "marta", "karl"], timedelta(days=7)),
+    Tier.EXTERNAL: ("Vendor hotline", ["vendor", "rfsupport"], timedelta(days=7)),
+    RotationKind.INCIDENT_MANAGER: ("Incident Manager on duty", ["manager", "yuki"], timedelta(days=7)),
+}
+
+
+def load_demo_escalation(*, users: dict, history_before) -> None:
+    start = timezone.localdate() - timedelta(days=60)
+    for kind, (name, usernames, shift) in ROTATIONS.items():
+        rotation, created = Rotation.objects.get_or_create(
+            kind=kind,
+            defaults={
+                "name": name,
+                "shift_length": shift,
+                "handoff_time": time(9),
+                "time_zone": "Europe/Berlin",
+                "start_date": start,
+            },
+        )
+        if created:
+            RotationMember.objects.bulk_create(
+                RotationMember(rotation=rotation, user=users[u], order=i)
+                for i, u in enumerate(usernames)
+                if u in users
+            )
+    if history_before is not None:
+        # Messages of the replayed past would reach nobody in time: keep them on record, unsent.
+        Notification.objects.filter(status=DeliveryStatus.PENDING, created_at__lt=history_before).update(
+            status=DeliveryStatus.SKIPPED, last_error="replayed demo history"
+        )

@@ -30,10 +30,11 @@ demo: migrate
 run: demo
 	@mkdir -p var/log
 	@trap 'kill 0' EXIT INT TERM; \
-	$(BIN)/celery -A itsm worker --loglevel=INFO --concurrency=1 >var/log/celery-worker.log 2>&1 & \
+	$(BIN)/celery -A itsm worker --loglevel=WARNING --concurrency=2 2>&1 | tee var/log/celery-worker.log & \
 	$(BIN)/celery -A itsm beat --loglevel=INFO >var/log/celery-beat.log 2>&1 & \
 	echo; echo "  Admin: http://$(HOST):$(PORT)/admin/    API: http://$(HOST):$(PORT)/api/v1/    API docs: http://$(HOST):$(PORT)/api/v1/docs/"; \
-	echo "  Celery worker and beat logs: var/log/. Press Ctrl-C to stop."; echo; \
+	echo "  The Celery worker prints the e-mails it sends here (console backend); beat logs to var/log/."; \
+	echo "  Press Ctrl-C to stop."; echo; \
 	$(MANAGE) runserver $(HOST):$(PORT)
 
 test: install

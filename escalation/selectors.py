@@ -8,9 +8,11 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from .models import EscalationEvent, Rotation, RotationOverride
+from .models import EscalationEvent, EscalationPolicy, EscalationStep, Rotation, RotationOverride
 
 User = get_user_model()
 
@@ -120,3 +122,17 @@ def on_call_schedule(*, rotation: Rotation, start: date | None = None, days: int
 
 def escalation_events(*, incident) -> list[EscalationEvent]:
     return list(EscalationEvent.objects.filter(incident=incident).select_related("step", "actor"))
+
+
+def incident_escalations(*, incident, user) -> list[EscalationEvent]:
+    """The incident's escalations in time order. Their reasons and actors are internal: support roles,
+    Incident Managers and Management (`escalation.view_escalationevent`) only, not reporters."""
+    if not user.has_perm("escalation.view_escalationevent"):
+        raise PermissionDenied("Only support roles and management may read an incident's escalations.")
+    return escalation_events(incident=incident)
+
+
+def escalation_policies() -> QuerySet[EscalationPolicy]:
+    """Every severity's policy with its ordered steps (and their groups) in two more queries."""
+    steps = EscalationStep.objects.select_related("notify_group").order_by("order", "pk")
+    return EscalationPolicy.objects.prefetch_related(Prefetch("steps", queryset=steps)).order_by("severity")

@@ -95,7 +95,8 @@ def _raise_if(errors: dict) -> None:
 
 def _save(incident: Incident, *, user, reason: str, action: str = "change") -> None:
     incident._history_user = user
-    incident._change_reason = reason
+    # The history's reason column holds 100 characters; the full note is on the timeline.
+    incident._change_reason = reason if len(reason) <= 100 else reason[:99] + "…"
     try:
         incident.save()
     except ConcurrentTransition as exc:

@@ -3,8 +3,8 @@ from django.apps import apps
 from django.db import connection
 from rest_framework.test import APIClient
 
-from incidents.choices import Role
 from escalation.reference_data import seed_escalation_data
+from incidents.choices import Role
 from incidents.reference_data import seed_reference_data
 from tests.factories import make_user
 

@@ -83,6 +83,10 @@ def reschedule(*, incident: Incident) -> IncidentEscalation:
 
 
 def _schedule(task, args, eta) -> None:
+    """Queue the step's task unless a later change in the same transaction already replaced it."""
+    incident_id, token = args
+    if not IncidentEscalation.objects.filter(incident_id=incident_id, active_escalation_id=token).exists():
+        return
     try:
         task.apply_async(args=args, eta=eta)
     except Exception:  # broker down: the sweep fires it when due

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from incidents import permissions as incident_perms
 from incidents import services as incident_services
-from incidents.choices import OPEN_STATES, Category, EventKind, Level, Role, Severity, Tier
+from incidents.choices import OPEN_STATES, Category, EventKind, Level, Role, Severity, State, Tier
 from incidents.exceptions import Conflict, PermissionDenied, ValidationError
 from incidents.models import Incident
 
@@ -132,6 +132,8 @@ def send_status_update(*, incident: Incident, user, message: str) -> Incident:
         raise ValidationError({"message": ["This field is required."]})
     with transaction.atomic():
         locked = Incident.objects.select_for_update().get(pk=incident.pk)
+        if locked.state in (State.CLOSED, State.CANCELLED):
+            raise Conflict(f"{locked.number} is {locked.state}: there is nothing left to update anyone on.")
         reporter = [locked.reporter] if locked.reporter else []
         notify(
             incident=locked,

@@ -17,7 +17,7 @@ from incidents import services as incident_services
 from incidents.choices import EventKind, Visibility
 from incidents.models import Incident
 
-from ..choices import Channel, Template
+from ..choices import Channel, DeliveryStatus, Template
 from ..models import Notification, Webhook
 
 User = get_user_model()
@@ -142,9 +142,13 @@ def notify(
 
 
 def queue_delivery(ids: list[int]) -> None:
+    """Queue a delivery task per notification still pending (some may have been settled meanwhile)."""
     from ..tasks import deliver_notification
 
-    for pk in ids:
+    pending = Notification.objects.filter(pk__in=ids, status=DeliveryStatus.PENDING).values_list(
+        "pk", flat=True
+    )
+    for pk in pending:
         try:
             deliver_notification.delay(pk)
         except Exception:  # broker down: the sweep re-queues pending rows, nothing is lost

@@ -165,3 +165,9 @@ def test_resolution_notice_and_post_incident_summary(team, manager):
     summary = Notification.objects.filter(incident=incident, template="post_incident_summary")
     assert "stake@lab.example" in set(summary.values_list("recipient", flat=True))
     assert "POST-INCIDENT SUMMARY" in summary.first().body
+
+
+def test_no_status_update_on_a_closed_incident(team, manager):
+    incident = incident_in("closed", manager=manager, urgency="low", impact="low")
+    with pytest.raises(Conflict):
+        services.send_status_update(incident=incident, user=manager, message="still fine")

@@ -201,3 +201,12 @@ def test_problem_links_list_incidents(manager):
         services.incident_update(incident=incident, user=manager, data={"problem": problem})
     assert problem.number.startswith("PRB-")
     assert set(problem.incidents.values_list("pk", flat=True)) == {first.pk, second.pk}
+
+
+def test_a_long_note_fits_the_history_reason_and_stays_whole_on_the_timeline(manager):
+    incident = incident_in("investigating", manager=manager)
+    note = "Waiting for the vendor's RMA decision on the failed controller. " * 10
+    incident = services.incident_hold(incident=incident, user=manager, reason="awaiting_vendor", note=note)
+    reason = incident.history.first().history_change_reason
+    assert len(reason) == 100 and reason.startswith("hold: Waiting for the vendor")
+    assert incident.timeline.get(transition="hold").note == note

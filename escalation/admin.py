@@ -1,0 +1,522 @@
+"""Escalation in the admin: policies and rotations (with their history), the on-call calendar, the
+escalation record and the notification outbox (read-only), webhooks, and the escalation buttons on the
+incident page.
+
+Every write goes through `escalation.services`; the admin decides what to show and turns the services'
+domain errors into messages.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import models
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+import incidents.admin  # noqa: F401  (registers the Incident admin this module extends)
+from incidents import permissions as incident_perms
+from incidents.admin.base import (
+    DOMAIN_ERRORS,
+    AuditedAdmin,
+    error_text,
+    severity_badge,
+    sla_badge,
+    state_badge,
+)
+from incidents.models import Incident
+
+from . import selectors, services
+from .choices import DeliveryStatus, Template
+from .forms import (
+    EscalateForm,
+    EscalationStepForm,
+    EscalationStepFormSet,
+    MajorForm,
+    RotationForm,
+    StatusUpdateForm,
+)
+from .models import (
+    EscalationEvent,
+    EscalationPolicy,
+    EscalationStep,
+    IncidentEscalation,
+    Notification,
+    Rotation,
+    RotationMember,
+    RotationOverride,
+    Webhook,
+)
+
+SCHEDULE_DAYS = 14
+
+
+def _describe_step(step: EscalationStep) -> str:
+    when = f"{step.percent}%" if step.percent is not None else f"+{step.offset}"
+    return f"{step.get_clock_display().split()[0].lower()} {when} → L{step.level}"
+
+
+# --- policies -------------------------------------------------------------------------------------------
+
+
+class EscalationStepInline(admin.TabularInline):
+    model = EscalationStep
+    form = EscalationStepForm
+    formset = EscalationStepFormSet
+    fields = EscalationStepForm.Meta.fields
+    ordering = ("order", "pk")
+    extra = 1
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.user = request.user  # inlineformset_factory built this class for this request alone
+        return formset
+
+
+@admin.register(EscalationPolicy)
+class EscalationPolicyAdmin(AuditedAdmin):
+    """Exactly one policy per severity (the data migration creates them): edited, never added or deleted."""
+
+    list_display = ("severity", "steps_display")
+    readonly_fields = ("severity",)
+    fields = ("severity",)
+    inlines = (EscalationStepInline,)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("steps")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="steps")
+    def steps_display(self, policy):
+        steps = sorted(policy.steps.all(), key=lambda s: (s.order, s.pk))
+        return ", ".join(_describe_step(s) for s in steps) or "—"
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        return [{"changed": {"fields": ["steps"]}}]
+
+
+# --- rotations ------------------------------------------------------------------------------------------
+
+
+class RotationMemberInline(admin.TabularInline):
+    model = RotationMember
+    fields = ("order", "user")
+    ordering = ("order", "pk")
+    extra = 1
+
+
+class RotationOverrideInline(admin.TabularInline):
+    model = RotationOverride
+    fields = ("user", "starts_at", "ends_at", "reason")
+    ordering = ("-starts_at",)
+    extra = 1
+
+
+@admin.register(Rotation)
+class RotationAdmin(AuditedAdmin):
+    form = RotationForm
+    change_list_template = "admin/escalation/rotation/change_list.html"
+    schedule_template = "admin/escalation/oncall_schedule.html"
+    list_display = (
+        "name",
+        "kind",
+        "shift_length",
+        "handoff_time",
+        "time_zone",
+        "start_date",
+        "on_call_display",
+    )
+    fields = ("name", "kind", ("shift_length", "handoff_time"), ("time_zone", "start_date"))
+    inlines = (RotationMemberInline, RotationOverrideInline)
+
+    @admin.display(description="on call now")
+    def on_call_display(self, rotation):
+        current = selectors.on_call(kind=rotation.kind)
+        if current is None or current.user is None:
+            return "nobody"
+        return f"{current.user.get_username()}" + (" (override)" if current.is_override else "")
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "schedule/",
+                self.admin_site.admin_view(self.schedule_view),
+                name="{}_{}_schedule".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def schedule_view(self, request):
+        """Every rotation's shifts and overrides over the next 14 days, in the rotation's time zone."""
+        if not self.has_view_permission(request):
+            raise DjangoPermissionDenied
+        now = timezone.now()
+        calendars = []
+        for rotation in Rotation.objects.order_by("kind"):
+            tz = ZoneInfo(rotation.time_zone)
+            segments = selectors.on_call_schedule(rotation=rotation, days=SCHEDULE_DAYS)
+            calendars.append(
+                {
+                    "rotation": rotation,
+                    "rows": [
+                        {
+                            "user": segment.user,
+                            "starts_at": timezone.localtime(segment.starts_at, tz),
+                            "ends_at": timezone.localtime(segment.ends_at, tz),
+                            "is_override": segment.is_override,
+                            "is_now": segment.starts_at <= now < segment.ends_at,
+                        }
+                        for segment in segments
+                    ],
+                }
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"On-call: next {SCHEDULE_DAYS} days",
+            "opts": self.opts,
+            "calendars": calendars,
+            "days": SCHEDULE_DAYS,
+        }
+        return render(request, self.schedule_template, context)
+
+
+# --- the record: escalations and notifications ----------------------------------------------------------
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by services: readable, never added, edited or deleted by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def _incident_link(incident):
+    if incident is None:
+        return "—"
+    url = reverse("admin:incidents_incident_change", args=[quote(incident.pk)])
+    return format_html('<a href="{}">{}</a>', url, incident.number)
+
+
+@admin.register(EscalationEvent)
+class EscalationEventAdmin(ReadOnlyAdmin):
+    list_display = (
+        "fired_at",
+        "incident_display",
+        "kind",
+        "level",
+        "from_tier",
+        "to_tier",
+        "due_at",
+        "actor",
+    )
+    list_filter = ("kind", "level")
+    search_fields = ("incident__number",)
+    search_help_text = "Search by incident number."
+    list_select_related = ("incident", "actor")
+    ordering = ("-fired_at", "-pk")
+    show_full_result_count = False
+
+    @admin.display(description="incident", ordering="incident__number")
+    def incident_display(self, event):
+        return _incident_link(event.incident)
+
+
+@admin.register(IncidentEscalation)
+class IncidentEscalationAdmin(ReadOnlyAdmin):
+    """The escalation schedule: what the sweep and the watchdog look at."""
+
+    list_display = (
+        "incident_display",
+        "next_escalation_at",
+        "next_step",
+        "incident_manager",
+        "last_reminder_at",
+    )
+    search_fields = ("incident__number",)
+    list_select_related = ("incident", "next_step__policy", "incident_manager")
+    ordering = ("next_escalation_at",)
+    show_full_result_count = False
+
+    @admin.display(description="incident", ordering="incident__number")
+    def incident_display(self, record):
+        return _incident_link(record.incident)
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "status",
+        "channel",
+        "template",
+        "recipient",
+        "incident_display",
+        "attempts",
+        "sent_at",
+    )
+    list_filter = ("status", "channel", "template")
+    search_fields = ("recipient", "incident__number", "subject")
+    search_help_text = "Search by recipient, incident number or subject."
+    list_select_related = ("incident",)
+    ordering = ("-created_at", "-pk")
+    show_full_result_count = False
+    actions = ("retry_delivery",)
+
+    @admin.display(description="incident", ordering="incident__number")
+    def incident_display(self, notification):
+        return _incident_link(notification.incident)
+
+    def has_retry_permission(self, request):
+        return incident_perms.is_incident_manager(request.user)
+
+    @admin.action(description="Retry delivery of the selected failed notifications", permissions=["retry"])
+    def retry_delivery(self, request, queryset):
+        retried, refused = 0, []
+        skipped = queryset.exclude(status=DeliveryStatus.FAILED).count()
+        for notification in queryset.filter(status=DeliveryStatus.FAILED):
+            try:
+                services.notification_retry(notification=notification, user=request.user)
+            except DOMAIN_ERRORS as exc:
+                refused.append(error_text(exc))
+            else:
+                retried += 1
+        if retried:
+            self.message_user(
+                request, f"{retried} notification(s) queued for delivery again.", messages.SUCCESS
+            )
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} notification(s) skipped: only failed deliveries are retried.",
+                messages.WARNING,
+            )
+        for text in dict.fromkeys(refused):
+            self.message_user(request, text, messages.ERROR)
+
+
+@admin.register(Webhook)
+class WebhookAdmin(AuditedAdmin):
+    list_display = ("name", "url", "secret_display", "timeout_seconds", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("name", "url")
+    fields = ("name", "url", "secret", "timeout_seconds", "is_active")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    @admin.display(description="secret")
+    def secret_display(self, hook):
+        return f"{hook.secret[:4]}…" if hook.secret else "—"
+
+
+# --- the incident page: escalation buttons --------------------------------------------------------------
+
+IncidentAdminBase = admin.site._registry[Incident].__class__
+
+
+class EscalationIncidentAdmin(IncidentAdminBase):
+    """The incidents app's admin, plus escalate, declare/clear major, status update and message preview.
+    Defined here so `incidents` knows nothing of escalation."""
+
+    change_form_template = "admin/escalation/incident/change_form.html"
+    base_change_form_template = IncidentAdminBase.change_form_template or "admin/change_form.html"
+    action_form_template = "admin/escalation/incident/action_form.html"
+    preview_template = "admin/escalation/incident/preview.html"
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        views = [
+            ("escalate/", self.escalate_view, "escalate"),
+            ("major/", self.major_view, "major"),
+            ("status-update/", self.status_update_view, "status_update"),
+            ("preview/", self.preview_view, "preview"),
+        ]
+        return [
+            *(
+                path(
+                    f"<path:object_id>/{route}",
+                    self.admin_site.admin_view(view),
+                    name="{}_{}_{}".format(*info, name),
+                )
+                for route, view, name in views
+            ),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["escalation_base_template"] = self.base_change_form_template
+        if obj is not None and not add:
+            context["escalation_actions"] = self._escalation_actions(request, obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _escalation_actions(self, request, incident) -> list[dict]:
+        """Buttons for what the user's role allows (the services check again, under their row lock)."""
+        user, actions = request.user, []
+        if (
+            incident.is_open
+            and incident.tier != "external"
+            and user.has_perm("incidents.investigate_incident")
+        ):
+            actions.append({"label": "Escalate", "url": self._escalation_url("escalate", incident)})
+        if incident_perms.is_incident_manager(user) and (incident.is_open or incident.is_major):
+            label = "Clear major status" if incident.is_major else "Declare major incident"
+            actions.append({"label": label, "url": self._escalation_url("major", incident)})
+        if user.has_perm("incidents.add_comment"):
+            actions.append(
+                {"label": "Send status update", "url": self._escalation_url("status_update", incident)}
+            )
+        actions.append({"label": "Preview messages", "url": self._escalation_url("preview", incident)})
+        return actions
+
+    def _escalation_url(self, name, incident):
+        return reverse(
+            f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_{name}",
+            args=[quote(incident.pk)],
+        )
+
+    def _incident_or_denied(self, request, object_id):
+        """The permission check every escalation view starts with: the user may see this incident."""
+        incident = self.get_object(request, unquote(object_id))
+        if incident is not None and not self.has_view_permission(request, incident):
+            raise DjangoPermissionDenied
+        return incident
+
+    def _action_view(self, request, object_id, *, title, form_class, form_kwargs=None, initial=None, run):
+        """GET shows the form; POST calls the service through `run(incident, form)` and goes back to the
+        incident, with the service's refusal (conflict, permission, validation) as a message."""
+        incident = self._incident_or_denied(request, object_id)
+        if incident is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        form_kwargs = form_kwargs(incident) if form_kwargs else {}
+        if request.method == "POST":
+            form = form_class(request.POST, **form_kwargs)
+            if form.is_valid():
+                try:
+                    message = run(incident, form)
+                except DOMAIN_ERRORS as exc:
+                    self.message_user(request, error_text(exc), messages.ERROR)
+                else:
+                    self.message_user(request, message, messages.SUCCESS)
+                return HttpResponseRedirect(self._escalation_url("change", incident))
+        else:
+            form = form_class(initial=initial(incident) if initial else None, **form_kwargs)
+        visible = [name for name, field in form.fields.items() if not field.widget.is_hidden]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{title}: {incident.number}",
+            "action_title": title,
+            "opts": self.opts,
+            "original": incident,
+            "form": form,
+            "adminform": admin.helpers.AdminForm(form, [(None, {"fields": visible})], {}),
+            "errors": admin.helpers.AdminErrorList(form, []),
+            "media": self.media + form.media,
+            "severity": severity_badge(incident),
+            "state": state_badge(incident),
+            "incident_sla": sla_badge(incident),
+        }
+        return render(request, self.action_form_template, context)
+
+    def escalate_view(self, request, object_id):
+        def run(incident, form):
+            incident = services.escalate_tier(incident=incident, user=request.user, **form.service_kwargs())
+            who = incident.assignee.get_username() if incident.assignee else "nobody on call: the whole group"
+            return f"{incident.number} escalated to {incident.get_tier_display()} ({who} notified)."
+
+        return self._action_view(
+            request,
+            object_id,
+            title="Escalate",
+            form_class=EscalateForm,
+            form_kwargs=lambda incident: {"incident": incident},
+            run=run,
+        )
+
+    def major_view(self, request, object_id):
+        def run(incident, form):
+            if form.cleaned_data["major"]:
+                incident = services.declare_major(
+                    incident=incident, user=request.user, reason=form.cleaned_data["reason"]
+                )
+                return f"{incident.number} is a major incident: the emergency response team has been paged."
+            incident = services.clear_major(
+                incident=incident, user=request.user, reason=form.cleaned_data["reason"]
+            )
+            return f"{incident.number} is no longer a major incident."
+
+        incident = self.get_object(request, unquote(object_id))
+        title = (
+            "Clear major status" if incident is not None and incident.is_major else "Declare major incident"
+        )
+        return self._action_view(
+            request,
+            object_id,
+            title=title,
+            form_class=MajorForm,
+            initial=lambda incident: {"major": not incident.is_major},
+            run=run,
+        )
+
+    def status_update_view(self, request, object_id):
+        def run(incident, form):
+            services.send_status_update(
+                incident=incident, user=request.user, message=form.cleaned_data["message"]
+            )
+            return f"Status update on {incident.number} sent."
+
+        return self._action_view(
+            request, object_id, title="Send status update", form_class=StatusUpdateForm, run=run
+        )
+
+    def preview_view(self, request, object_id):
+        """Any communication template rendered for this incident (?template=...), as it would be sent."""
+        incident = self._incident_or_denied(request, object_id)
+        if incident is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        chosen = request.GET.get("template") or Template.INCIDENT_NOTIFICATION
+        if chosen not in Template.values:
+            self.message_user(request, f"No communication template '{chosen}'.", messages.ERROR)
+            chosen = Template.INCIDENT_NOTIFICATION
+        # Sample values for what the sender would supply (a status update's message, a step's level).
+        step = (
+            EscalationStep.objects.filter(policy__severity=incident.severity).order_by("order", "pk").first()
+        )
+        extra = {
+            "message": "(the status update you write)",
+            "author": request.user,
+            "reason": "(the reason given)",
+            "level": step.level if step else 1,
+            "step": step,
+        }
+        subject, text, html = services.render(template=chosen, incident=incident, extra=extra)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Preview: {Template(chosen).label} for {incident.number}",
+            "opts": self.opts,
+            "original": incident,
+            "templates": [(value, label, value == chosen) for value, label in Template.choices],
+            "subject": subject,
+            "text": text,
+            "html": html,
+        }
+        return render(request, self.preview_template, context)
+
+
+admin.site.unregister(Incident)
+admin.site.register(Incident, EscalationIncidentAdmin)

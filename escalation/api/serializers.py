@@ -1,0 +1,133 @@
+"""Shapes of the escalation API. Input serializers parse and look up what the JSON names (a group by name);
+the rules (percent or offset, at least one target, who may do what, which tier comes next) are the
+services' and come back as 400/403/409 through `incidents.api.errors`."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from incidents.choices import Tier
+
+from ..choices import Clock, EventKind, Level, OnCallTarget, RotationKind
+from ..models import EscalationEvent
+
+User = get_user_model()
+USERNAME = User.USERNAME_FIELD
+
+
+# --- policies -------------------------------------------------------------------------------------------
+
+
+class EscalationStepSerializer(serializers.Serializer):
+    """One step, read and written: when it fires (a percentage of its clock's target, or an offset after
+    logging), at which level, and whom it notifies."""
+
+    order = serializers.IntegerField(
+        min_value=0, required=False, help_text="Position in the policy; defaults to the position in the list."
+    )
+    clock = serializers.ChoiceField(choices=Clock.choices)
+    percent = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Fire at this percentage of the clock's target.",
+    )
+    offset = serializers.DurationField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text='Or: fire this long after logging, for example "00:30:00" (give percent or offset).',
+    )
+    level = serializers.ChoiceField(choices=Level.choices)
+    notify_group = serializers.SlugRelatedField(
+        slug_field="name",
+        queryset=Group.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Name of a group whose members are notified.",
+    )
+    notify_tier_group = serializers.BooleanField(
+        required=False, default=False, help_text="Notify the group of the incident's current tier."
+    )
+    notify_oncall = serializers.ChoiceField(
+        choices=OnCallTarget.choices, required=False, allow_blank=True, default=""
+    )
+
+
+class EscalationPolicySerializer(serializers.Serializer):
+    severity = serializers.CharField(read_only=True)
+    steps = EscalationStepSerializer(many=True, read_only=True)
+
+
+class EscalationPolicyUpdateSerializer(serializers.Serializer):
+    steps = EscalationStepSerializer(many=True, help_text="The new steps; they replace the current ones.")
+
+
+# --- on call --------------------------------------------------------------------------------------------
+
+
+class OnCallQuerySerializer(serializers.Serializer):
+    at = serializers.DateTimeField(required=False, help_text="ISO 8601 moment; defaults to now.")
+
+
+class OnCallSerializer(serializers.Serializer):
+    """A rotation's person at a moment: the regular shift, or an override covering it."""
+
+    rotation = serializers.CharField(source="rotation.name")
+    kind = serializers.ChoiceField(source="rotation.kind", choices=RotationKind.choices)
+    user = serializers.CharField(
+        source=f"user.{USERNAME}", allow_null=True, default=None, help_text="Username."
+    )
+    email = serializers.EmailField(source="user.email", allow_null=True, default=None)
+    starts_at = serializers.DateTimeField(allow_null=True)
+    ends_at = serializers.DateTimeField(allow_null=True)
+    is_override = serializers.BooleanField()
+
+
+# --- work on an incident --------------------------------------------------------------------------------
+
+
+class EscalateInputSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+    tier = serializers.ChoiceField(
+        choices=Tier.choices, required=False, help_text="A higher tier; defaults to the next one up."
+    )
+
+
+class DeclareMajorInputSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+    major = serializers.BooleanField(
+        default=True, help_text="true declares a major incident, false clears major status."
+    )
+
+
+class StatusUpdateInputSerializer(serializers.Serializer):
+    message = serializers.CharField(help_text="Sent to the service's stakeholders and the reporter.")
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": f"^({'|'.join(Tier.values)})?$",
+        "description": f"One of {', '.join(Tier.values)}, or empty where no tier applies.",
+    }
+)
+class TierOrBlankField(serializers.CharField):
+    """A tier or "". Described by a pattern, not an enum: drf-spectacular would give an enum of the same
+    tiers a second component name (`FromTierEnum`) and warn."""
+
+
+class EscalationEventSerializer(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(choices=EventKind.choices)
+    from_tier = TierOrBlankField(help_text="Functional escalations only.")
+    to_tier = TierOrBlankField(help_text="Functional escalations only.")
+    actor = serializers.SlugRelatedField(slug_field=USERNAME, read_only=True)
+
+    class Meta:
+        model = EscalationEvent
+        fields = ["kind", "key", "level", "from_tier", "to_tier", "due_at", "fired_at", "actor", "reason"]
+        read_only_fields = fields

@@ -1,0 +1,114 @@
+"""Admin forms. They parse what a person types; the rules are the services' (the step formset checks each
+step with `services.step_errors`, the same function `policy_replace_steps` applies)."""
+
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from incidents.choices import Tier
+
+from . import services
+from .models import EscalationStep, Rotation
+
+STEP_FORM_FIELDS = (
+    "order",
+    "clock",
+    "percent",
+    "offset",
+    "level",
+    "notify_group",
+    "notify_tier_group",
+    "notify_oncall",
+)
+
+
+class EscalationStepFormSet(forms.BaseInlineFormSet):
+    """The policy page's steps. Saving replaces the policy's steps through `services.policy_replace_steps`
+    (history, rescheduling of open incidents, a step with an unchanged threshold never firing twice), not
+    row by row."""
+
+    user = None  # the acting user; the admin sets it on the per-request formset class
+
+    def clean(self):
+        super().clean()
+        if not any(self.errors) and not any(True for _ in self._kept_forms()):
+            raise ValidationError("A policy needs at least one step.")
+
+    def _kept_forms(self):
+        for form in self.forms:
+            if self.can_delete and self._should_delete_form(form):
+                continue
+            if form.instance._state.adding and not form.has_changed():
+                continue  # an extra row left empty
+            yield form
+
+    def save(self, commit=True):
+        steps = [
+            {name: form.cleaned_data.get(name) for name in STEP_FORM_FIELDS} for form in self._kept_forms()
+        ]
+        services.policy_replace_steps(policy=self.instance, user=self.user, steps=steps)
+        # The admin's change message reads these; the policy's history records the replacement itself.
+        self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
+        return []
+
+
+class EscalationStepForm(forms.ModelForm):
+    class Meta:
+        model = EscalationStep
+        fields = STEP_FORM_FIELDS
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            for message in services.step_errors(cleaned):
+                self.add_error(None, message)
+        return cleaned
+
+
+class RotationForm(forms.ModelForm):
+    class Meta:
+        model = Rotation
+        fields = ("name", "kind", "shift_length", "handoff_time", "time_zone", "start_date")
+
+    def clean_time_zone(self):
+        name = self.cleaned_data["time_zone"].strip()
+        if name not in available_timezones():
+            raise ValidationError(f"'{name}' is not an IANA time zone (for example Europe/Madrid or UTC).")
+        return name
+
+
+# --- escalation actions on an incident ------------------------------------------------------------------
+
+
+class EscalateForm(forms.Form):
+    tier = forms.ChoiceField(
+        required=False, help_text="Leave empty for the next tier up; escalation never goes downward."
+    )
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 80}))
+
+    def __init__(self, *args, incident, **kwargs):
+        super().__init__(*args, **kwargs)
+        order = list(Tier.values)
+        higher = order[order.index(incident.tier) + 1 :] if incident.tier in order else order
+        self.fields["tier"].choices = [("", "Next tier up"), *[(t, Tier(t).label) for t in higher]]
+
+    def service_kwargs(self) -> dict:
+        return {"reason": self.cleaned_data["reason"], "tier": self.cleaned_data["tier"] or None}
+
+
+class MajorForm(forms.Form):
+    """`major` carries what the page offered (declare or clear), so a page opened before someone else
+    changed the status cannot flip it back."""
+
+    major = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 80}))
+
+
+class StatusUpdateForm(forms.Form):
+    message = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 80}),
+        help_text="Sent to the service's stakeholders and the reporter as a Status Update.",
+    )

@@ -180,6 +180,7 @@ def _transition(
         incident_transitioned.send(
             sender=Incident, incident=locked, transition=name, from_state=from_state, user=user
         )
+        locked.refresh_from_db()  # receivers may have changed it (e.g. declared it major)
     return locked
 
 

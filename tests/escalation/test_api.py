@@ -400,3 +400,14 @@ def test_hierarchical_escalations_are_listed_with_their_level(api_as, manager):
     (row,) = api_as(manager).get(url(incident, "escalations")).data
     assert (row["kind"], row["level"], row["actor"]) == ("hierarchical", 1, None)
     assert row["due_at"] == "2026-05-05T08:00:00Z"
+
+
+def test_classifying_s1_answers_with_the_incident_already_major(api_as, manager):
+    incident = incident_in("logged", manager=manager)
+    response = api_as(manager).post(
+        f"/api/v1/incidents/{incident.number}/classify/",
+        {"category": "infrastructure", "urgency": "high", "impact": "high"},
+        format="json",
+    )
+    assert response.status_code == 200
+    assert (response.data["severity"], response.data["is_major"]) == ("S1", True)

@@ -41,6 +41,7 @@ from .forms import (
     MajorForm,
     RotationForm,
     StatusUpdateForm,
+    WebhookForm,
 )
 from .models import (
     EscalationEvent,
@@ -53,6 +54,7 @@ from .models import (
     RotationOverride,
     Webhook,
 )
+from .services.notifications import COMMUNICATION_TEMPLATES
 
 SCHEDULE_DAYS = 14
 
@@ -312,12 +314,45 @@ class NotificationAdmin(ReadOnlyAdmin):
             self.message_user(request, text, messages.ERROR)
 
 
+class WebhookDeliveryInline(admin.TabularInline):
+    """The delivery log: the latest messages to this hook."""
+
+    model = Notification
+    fk_name = "webhook"
+    fields = ("created_at", "template", "subject", "status", "attempts", "last_error", "sent_at")
+    readonly_fields = fields
+    ordering = ("-created_at", "-pk")
+    extra = 0
+    max_num = 0
+    can_delete = False
+    verbose_name_plural = "deliveries (latest first)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).order_by("-created_at", "-pk")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Webhook)
 class WebhookAdmin(AuditedAdmin):
-    list_display = ("name", "url", "secret_display", "timeout_seconds", "is_active")
+    form = WebhookForm
+    list_display = ("name", "url", "events_display", "secret_display", "is_active", "disabled_at")
     list_filter = ("is_active",)
     search_fields = ("name", "url")
-    fields = ("name", "url", "secret", "timeout_seconds", "is_active")
+    fieldsets = (
+        (None, {"fields": ("name", "url", "secret", "timeout_seconds", "is_active")}),
+        ("Subscriptions", {"fields": ("events", "services", "severities")}),
+        ("Health", {"fields": ("consecutive_failures", "disabled_at", "disabled_reason")}),
+    )
+    readonly_fields = ("consecutive_failures", "disabled_at", "disabled_reason")
+    filter_horizontal = ("services",)
+    inlines = (WebhookDeliveryInline,)
+
+    @admin.display(description="events")
+    def events_display(self, hook):
+        return ", ".join(hook.events or []) or "—"
+
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     @admin.display(description="secret")
@@ -490,7 +525,7 @@ class EscalationIncidentAdmin(IncidentAdminBase):
         if incident is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         chosen = request.GET.get("template") or Template.INCIDENT_NOTIFICATION
-        if chosen not in Template.values:
+        if chosen not in COMMUNICATION_TEMPLATES:
             self.message_user(request, f"No communication template '{chosen}'.", messages.ERROR)
             chosen = Template.INCIDENT_NOTIFICATION
         # Sample values for what the sender would supply (a status update's message, a step's level).
@@ -510,7 +545,7 @@ class EscalationIncidentAdmin(IncidentAdminBase):
             "title": f"Preview: {Template(chosen).label} for {incident.number}",
             "opts": self.opts,
             "original": incident,
-            "templates": [(value, label, value == chosen) for value, label in Template.choices],
+            "templates": [(t.value, t.label, t == chosen) for t in COMMUNICATION_TEMPLATES],
             "subject": subject,
             "text": text,
             "html": html,

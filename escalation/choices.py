@@ -49,6 +49,7 @@ class Template(models.TextChoices):
     ESCALATION = "escalation", "Escalation notice"
     PAGE = "page", "Emergency page"
     MAJOR_REMINDER = "major_reminder", "Major incident status-update reminder"
+    EVENT = "event", "Incident event (webhook subscription)"
 
 
 class DeliveryStatus(models.TextChoices):
@@ -56,3 +57,16 @@ class DeliveryStatus(models.TextChoices):
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed (gave up)"
     SKIPPED = "skipped", "Not sent (replayed demo history)"
+
+
+class WebhookEvent(models.TextChoices):
+    """What a webhook subscribes to: the communications (as chat messages) and the incident events."""
+
+    NOTIFICATION = "notification", "Notifications (chat message with a `text` field)"
+    CREATED = "incident.created", "Incident created"
+    CLASSIFIED = "incident.classified", "Incident classified"
+    STATE_CHANGED = "incident.state_changed", "Incident state changed"
+    ESCALATED = "incident.escalated", "Incident escalated"
+    MAJOR_DECLARED = "incident.major_declared", "Major incident declared"
+    RESOLVED = "incident.resolved", "Incident resolved"
+    CLOSED = "incident.closed", "Incident closed"

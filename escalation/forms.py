@@ -8,10 +8,11 @@ from zoneinfo import available_timezones
 from django import forms
 from django.core.exceptions import ValidationError
 
-from incidents.choices import Tier
+from incidents.choices import Severity, Tier
 
 from . import services
-from .models import EscalationStep, Rotation
+from .choices import WebhookEvent
+from .models import EscalationStep, Rotation, Webhook
 
 STEP_FORM_FIELDS = (
     "order",
@@ -112,3 +113,31 @@ class StatusUpdateForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 6, "cols": 80}),
         help_text="Sent to the service's stakeholders and the reporter as a Status Update.",
     )
+
+
+class WebhookForm(forms.ModelForm):
+    """Events and severities as checkboxes instead of raw JSON."""
+
+    url = forms.URLField(max_length=500, assume_scheme="https")
+    events = forms.MultipleChoiceField(
+        choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple, initial=[WebhookEvent.NOTIFICATION]
+    )
+    severities = forms.MultipleChoiceField(
+        choices=Severity.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="None ticked: every severity.",
+    )
+
+    class Meta:
+        model = Webhook
+        fields = ("name", "url", "secret", "events", "services", "severities", "timeout_seconds", "is_active")
+
+    def save(self, commit=True):
+        hook = super().save(commit=False)
+        if hook.is_active:  # switching a hook back on gives it a clean slate
+            hook.consecutive_failures, hook.disabled_at, hook.disabled_reason = 0, None, ""
+        if commit:
+            hook.save()
+            self.save_m2m()
+        return hook

@@ -17,7 +17,17 @@ from simple_history.models import HistoricalRecords
 from incidents.choices import Severity, Tier
 from incidents.models import Incident
 
-from .choices import Channel, Clock, DeliveryStatus, EventKind, Level, OnCallTarget, RotationKind, Template
+from .choices import (
+    Channel,
+    Clock,
+    DeliveryStatus,
+    EventKind,
+    Level,
+    OnCallTarget,
+    RotationKind,
+    Template,
+    WebhookEvent,
+)
 
 
 class EscalationPolicy(models.Model):
@@ -205,15 +215,29 @@ def _new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+def _default_events() -> list[str]:
+    return [WebhookEvent.NOTIFICATION]
+
+
 class Webhook(models.Model):
-    """A chat or automation endpoint that receives every notification as JSON (Slack/Mattermost `text`)."""
+    """An outbound subscription: a chat channel (notifications as Slack/Mattermost `text`) or an automation
+    endpoint (incident events with the incident's API representation), optionally filtered by service
+    and severity. Every body is signed; repeated failures switch the hook off."""
 
     name = models.CharField(max_length=120)
     url = models.URLField(max_length=500)
     secret = models.CharField(max_length=128, default=_new_secret, help_text="Signs each body (HMAC-SHA256).")
+    events = models.JSONField(default=_default_events, blank=True, help_text="Event names subscribed to.")
+    services = models.ManyToManyField(
+        "incidents.Service", blank=True, related_name="+", help_text="Only these services (none: all)."
+    )
+    severities = models.JSONField(default=list, blank=True, help_text="Only these severities (none: all).")
     timeout_seconds = models.PositiveSmallIntegerField(default=10)
     is_active = models.BooleanField("active", default=True)
-    history = HistoricalRecords(excluded_fields=["secret"])
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    disabled_reason = models.CharField(max_length=255, blank=True, editable=False)
+    history = HistoricalRecords(excluded_fields=["secret", "consecutive_failures"])
 
     def __str__(self):
         return self.name
@@ -235,6 +259,9 @@ class Notification(models.Model):
     subject = models.CharField(max_length=255)
     body = models.TextField()
     html_body = models.TextField(blank=True)
+    payload = models.JSONField(
+        null=True, blank=True, help_text="An event's JSON body, frozen when it happened."
+    )
     status = models.CharField(max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)

@@ -3,15 +3,17 @@ calls escalation services, inside the incident's transaction."""
 
 from django.dispatch import receiver
 
-from incidents.signals import demo_data_loaded, incident_transitioned
+from incidents.signals import demo_data_loaded, incident_created, incident_transitioned
 
 from . import services
+from .choices import WebhookEvent
 
 
 @receiver(incident_transitioned, dispatch_uid="escalation.on_transition")
 def on_transition(sender, incident, transition, from_state, user, **kwargs):
     # Every transition can start, pause, move or stop a clock: recompute the schedule.
     services.reschedule(incident=incident)
+    services.emit_for_transition(incident=incident, transition=transition, from_state=from_state)
     if transition == "classify":
         if services.is_emergency(incident) and not incident.is_major:
             services.declare_major(
@@ -33,3 +35,8 @@ def on_demo_data_loaded(sender, users, history_before, **kwargs):
     from .demo import load_demo_escalation
 
     load_demo_escalation(users=users, history_before=history_before)
+
+
+@receiver(incident_created, dispatch_uid="escalation.on_created")
+def on_created(sender, incident, user, **kwargs):
+    services.emit_webhook_event(incident=incident, event=WebhookEvent.CREATED)

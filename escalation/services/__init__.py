@@ -17,11 +17,15 @@ from .major import (
 from .notifications import notify, render
 from .outbox_admin import notification_retry
 from .policies import policy_replace_steps, step_errors
+from .webhooks import emit as emit_webhook_event
+from .webhooks import emit_for_transition
 
 __all__ = [
     "clear_major",
     "declare_major",
     "deliver",
+    "emit_for_transition",
+    "emit_webhook_event",
     "escalate_tier",
     "fire_due",
     "is_emergency",

@@ -13,12 +13,14 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from ..choices import Channel, DeliveryStatus
-from ..models import Notification
+from ..choices import Channel, DeliveryStatus, Template
+from ..models import Notification, Webhook
 
 MAX_ATTEMPTS = 8
+DISABLE_AFTER = 10  # consecutive failed attempts before a webhook is switched off
 SIGNATURE_HEADER = "X-Itsm-Signature"
 
 
@@ -32,6 +34,9 @@ def sign(secret: str, body: bytes) -> str:
 
 
 def webhook_payload(notification: Notification) -> dict:
+    """An event's frozen payload, or a chat message (Slack/Mattermost read `text`) for a notification."""
+    if notification.payload is not None:
+        return notification.payload
     incident = notification.incident
     return {
         "text": f"*{notification.subject}*\n{notification.body}",
@@ -60,8 +65,6 @@ def _send(notification: Notification) -> None:
         message.send(fail_silently=False)
         return
     hook = notification.webhook
-    if hook is None or not hook.is_active:
-        raise RuntimeError("webhook removed or disabled")
     body = json.dumps(webhook_payload(notification)).encode()
     request = urllib.request.Request(
         hook.url,
@@ -85,6 +88,14 @@ def deliver(*, notification_id: int) -> tuple[str, timedelta | None]:
         )
         if notification is None or notification.status != DeliveryStatus.PENDING:
             return (notification.status if notification else "missing"), None
+        hook = notification.webhook
+        if notification.channel == Channel.WEBHOOK and (hook is None or not hook.is_active):
+            notification.status, notification.last_error = (
+                DeliveryStatus.FAILED,
+                "webhook removed or disabled",
+            )
+            notification.save(update_fields=["status", "last_error"])
+            return notification.status, None
         notification.attempts += 1
         try:
             _send(notification)
@@ -97,6 +108,8 @@ def deliver(*, notification_id: int) -> tuple[str, timedelta | None]:
                 retry_in = backoff(notification.attempts)
                 notification.next_attempt_at = timezone.now() + retry_in
             notification.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+            if hook is not None:
+                _count_failure(hook, notification.last_error)
             return notification.status, retry_in
         notification.status, notification.sent_at, notification.last_error = (
             DeliveryStatus.SENT,
@@ -104,4 +117,30 @@ def deliver(*, notification_id: int) -> tuple[str, timedelta | None]:
             "",
         )
         notification.save(update_fields=["attempts", "status", "sent_at", "last_error"])
+        if hook is not None and hook.consecutive_failures:
+            Webhook.objects.filter(pk=hook.pk).update(consecutive_failures=0)
         return notification.status, None
+
+
+def _count_failure(hook: Webhook, error: str) -> None:
+    """After DISABLE_AFTER failed attempts in a row a hook is switched off, and the Incident Managers told."""
+    Webhook.objects.filter(pk=hook.pk).update(consecutive_failures=F("consecutive_failures") + 1)
+    switched_off = Webhook.objects.filter(
+        pk=hook.pk, is_active=True, consecutive_failures__gte=DISABLE_AFTER
+    ).update(is_active=False, disabled_at=timezone.now(), disabled_reason=error[:255])
+    if switched_off:
+        from incidents.choices import Role
+
+        from .notifications import notify, users_of
+
+        notify(
+            incident=None,
+            template=Template.ESCALATION,
+            users=users_of([Role.INCIDENT_MANAGERS]),
+            webhooks=False,
+            extra={
+                "subject": f"itsm: webhook '{hook.name}' disabled after {DISABLE_AFTER} failed deliveries",
+                "body": f"Deliveries to {hook.url} kept failing (last error: {error}).\n"
+                "Fix the receiver, then tick 'active' on the webhook in admin to switch it back on.",
+            },
+        )

@@ -13,10 +13,12 @@ from incidents.models import Incident
 
 from ..choices import EventKind as EscalationKind
 from ..choices import Template as T
+from ..choices import WebhookEvent
 from ..models import EscalationEvent
 from ..selectors import on_call
 from .hierarchical import reschedule
 from .notifications import notify, users_of
+from .webhooks import emit
 
 TIER_ORDER = [Tier.TIER1, Tier.TIER2, Tier.TIER3, Tier.EXTERNAL]
 
@@ -77,6 +79,11 @@ def escalate_tier(*, incident: Incident, user, reason: str, tier: str | None = N
         users = [assignee] if assignee else users_of([TIER_GROUPS[target]])
         notify(
             incident=locked, template=T.ESCALATION, users=users, extra={"functional": True, "reason": reason}
+        )
+        emit(
+            incident=locked,
+            event=WebhookEvent.ESCALATED,
+            extra={"escalation": {"kind": "functional", "from_tier": from_tier, "to_tier": target}},
         )
         reschedule(incident=locked)  # tier-targeted steps now notify the new tier
     return locked

@@ -20,12 +20,13 @@ from incidents import services as incident_services
 from incidents.choices import TIER_GROUPS, EventKind, Role, State
 from incidents.models import Incident
 
-from ..choices import Clock, OnCallTarget, RotationKind
+from ..choices import Clock, OnCallTarget, RotationKind, WebhookEvent
 from ..choices import EventKind as EscalationKind
 from ..choices import Template as T
 from ..models import EscalationEvent, EscalationPolicy, EscalationStep, IncidentEscalation
 from ..selectors import on_call
 from .notifications import notify, users_of
+from .webhooks import emit
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +155,11 @@ def _fire_step(
     )
     notify(
         incident=incident, template=T.ESCALATION, users=recipients, extra={"level": step.level, "step": step}
+    )
+    emit(
+        incident=incident,
+        event=WebhookEvent.ESCALATED,
+        extra={"escalation": {"kind": "hierarchical", "level": step.level}},
     )
     return event
 

@@ -15,11 +15,12 @@ from incidents.exceptions import Conflict, PermissionDenied, ValidationError
 from incidents.models import Incident
 
 from ..choices import EventKind as EscalationKind
-from ..choices import RotationKind
+from ..choices import RotationKind, WebhookEvent
 from ..choices import Template as T
 from ..models import EscalationEvent, IncidentEscalation, Notification
 from ..selectors import on_call
 from .notifications import notify, stakeholders, users_of
+from .webhooks import emit
 
 REMINDER_EVERY = timedelta(minutes=30)
 
@@ -98,6 +99,7 @@ def declare_major(*, incident: Incident, user, reason: str, automatic: bool = Fa
             data={"kind": "emergency", "team": [u.get_username() for u in team]},
         )
         notify(incident=locked, template=T.PAGE, users=team, extra={"reason": reason})
+        emit(incident=locked, event=WebhookEvent.MAJOR_DECLARED, extra={"reason": reason})
         send_incident_notification(incident=locked)
     return locked
 

@@ -17,8 +17,9 @@ from incidents import services as incident_services
 from incidents.choices import EventKind, Visibility
 from incidents.models import Incident
 
-from ..choices import Channel, DeliveryStatus, Template
-from ..models import Notification, Webhook
+from ..choices import Channel, DeliveryStatus, Template, WebhookEvent
+from ..models import Notification
+from .webhooks import subscribed_hooks
 
 User = get_user_model()
 logger = logging.getLogger(__name__)
@@ -32,6 +33,8 @@ SUBJECTS = {
     Template.PAGE: "PAGE [{severity}] major incident {number}: {title}",
     Template.MAJOR_REMINDER: "Reminder: status update due for major incident {number}",
 }
+# The templates a person reads (everything but raw webhook events).
+COMMUNICATION_TEMPLATES = list(SUBJECTS)
 # Public templates go to stakeholders and show on the reporter's timeline; the rest are internal.
 PUBLIC_TEMPLATES = {Template.INCIDENT_NOTIFICATION, Template.STATUS_UPDATE, Template.RESOLUTION_NOTICE}
 
@@ -119,7 +122,7 @@ def notify(
                 subject=subject,
                 body=text,
             )
-            for hook in Webhook.objects.filter(is_active=True)
+            for hook in subscribed_hooks(event=WebhookEvent.NOTIFICATION, incident=incident)
         ]
     if not rows:
         return []

@@ -9,7 +9,6 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from escalation import services
-from escalation.choices import Template
 from escalation.models import (
     EscalationEvent,
     EscalationPolicy,
@@ -20,6 +19,7 @@ from escalation.models import (
     RotationOverride,
     Webhook,
 )
+from escalation.services.notifications import COMMUNICATION_TEMPLATES
 from incidents.choices import Role
 from incidents.exceptions import Conflict, PermissionDenied
 from tests.factories import ServiceFactory, incident_in, make_user
@@ -222,7 +222,7 @@ def test_status_update_from_the_incident_page(client, manager, sysadmin):
     assert response.status_code == 200 and "message" in response.context["form"].errors
 
 
-@pytest.mark.parametrize("template", Template.values)
+@pytest.mark.parametrize("template", COMMUNICATION_TEMPLATES)
 def test_preview_renders_every_template(client, manager, template):
     incident = s4(manager, service=ServiceFactory(name="Ceph storage"))
     client.force_login(manager)
@@ -410,6 +410,9 @@ def test_webhook_secret_is_masked_in_the_list_and_editable(client, manager):
             "secret": "new-secret",
             "timeout_seconds": "5",
             "is_active": "on",
+            "events": ["notification"],
+            "deliveries-TOTAL_FORMS": "0",
+            "deliveries-INITIAL_FORMS": "0",
         },
     )
     assert response.status_code == 302

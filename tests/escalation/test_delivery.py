@@ -4,9 +4,7 @@ verifiable signature, retries with backoff, and exactly-once under repeated deli
 import hashlib
 import hmac
 import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 import time_machine
@@ -19,28 +17,6 @@ from escalation.models import Notification, Webhook
 from tests.factories import ServiceFactory, incident_in
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def receiver():
-    """A local HTTP server recording what it receives; answers with `status` (settable)."""
-    received, state = [], {"status": 200}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append((dict(self.headers), body))
-            self.send_response(state["status"])
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield {"url": f"http://127.0.0.1:{server.server_port}/hook", "received": received, "state": state}
-    server.shutdown()
 
 
 def test_email_is_sent_once_with_text_and_html(manager):

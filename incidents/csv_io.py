@@ -1,0 +1,563 @@
+"""CSV export and import of incidents: how a lab brings its past incidents from a spreadsheet or another
+tool so that the reports cover them, and how it takes them out again.
+
+The import is the one write path that bypasses the lifecycle on purpose: its rows are history, so each
+incident is stored in the state and with the timestamps the file gives. Everything else the services do
+still happens: the history records the importing user, the timeline gets its "created" entry and the
+incident number sequence stays ahead of every imported number.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import IO
+
+from django.contrib.auth import get_user_model
+from django.core.validators import validate_slug
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from .choices import (
+    Category,
+    EventKind,
+    IncidentType,
+    Level,
+    ResolutionCode,
+    Severity,
+    Source,
+    State,
+    Tier,
+    Visibility,
+)
+from .exceptions import Conflict, PermissionDenied, ValidationError
+from .models import Incident, NumberSequence, Service, TimelineEvent
+from .rules import severity_for
+from .services import next_number
+
+User = get_user_model()
+
+COLUMNS = (
+    "number",
+    "title",
+    "service",
+    "category",
+    "incident_type",
+    "source",
+    "urgency",
+    "impact",
+    "severity",
+    "state",
+    "tier",
+    "assignee",
+    "is_major",
+    "detected_at",
+    "created_at",
+    "first_response_at",
+    "response_due_at",
+    "resolution_due_at",
+    "on_hold_seconds",
+    "resolved_at",
+    "closed_at",
+    "reopen_count",
+    "resolution_code",
+)
+TIMESTAMPS = (
+    "detected_at",
+    "created_at",
+    "first_response_at",
+    "response_due_at",
+    "resolution_due_at",
+    "resolved_at",
+    "closed_at",
+)
+# Moments that have happened; due times may lie in the future.
+PAST_TIMESTAMPS = ("detected_at", "created_at", "first_response_at", "resolved_at", "closed_at")
+CHOICES = {
+    "category": Category,
+    "incident_type": IncidentType,
+    "source": Source,
+    "urgency": Level,
+    "impact": Level,
+    "severity": Severity,
+    "state": State,
+    "tier": Tier,
+    "resolution_code": ResolutionCode,
+}
+# Choices are matched ignoring case ("High", "s1"); the stored value is the canonical one.
+CANONICAL = {column: {v.lower(): v for v in choices.values} for column, choices in CHOICES.items()}
+# Blank cells of these columns take the model's default.
+DEFAULTS = {
+    "source": Source.USER,
+    "tier": Tier.TIER1,
+    "is_major": False,
+    "on_hold_seconds": 0,
+    "reopen_count": 0,
+}
+TRUE, FALSE = {"true", "1", "yes", "y"}, {"false", "0", "no", "n", ""}
+
+NUMBER = re.compile(r"INC-[0-9]{6}")
+SEQUENCE, PREFIX = "incident", "INC"
+IMPORT_REASON = "imported from CSV"
+IMPORT_NOTE = "Imported from CSV"
+# Spreadsheets run cells starting with these as formulas; titles come from any signed-in reporter.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+CLASSIFIED_STATES = {State.CLASSIFIED, State.INVESTIGATING, State.ON_HOLD, State.RESOLVED, State.CLOSED}
+RESOLVED_STATES = {State.RESOLVED, State.CLOSED}
+UNWORKED_STATES = {State.LOGGED, State.CLASSIFIED, State.CANCELLED}
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # as a spreadsheet shows it: 1 is the header, 2 the first incident
+    field: str
+    message: str
+
+    def __str__(self):
+        return f"row {self.row}: {self.field}: {self.message}"
+
+
+class CsvRejected(ValidationError):
+    """The file has errors; `row_errors` lists every one of them and nothing was written."""
+
+    def __init__(self, row_errors: list[RowError]):
+        self.row_errors = sorted(row_errors, key=lambda e: (e.row, _column_rank(e.field)))
+        super().__init__([str(e) for e in self.row_errors])
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    created: int = 0  # incidents written (or that would be, on a dry run)
+    numbered: int = 0  # of those, rows with a blank number that get the next free one
+    unchanged: int = 0  # numbers already stored with exactly the row's values
+    skipped_existing: list[str] = field(default_factory=list)  # stored with other values; kept as stored
+    services_created: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+
+# --- export ----------------------------------------------------------------------------------------------
+
+
+def export_incidents(*, start: date, end: date, stream: IO[str]) -> int:
+    """Write the incidents logged in [start, end) (dates in settings.TIME_ZONE) to `stream` as CSV with the
+    columns of `COLUMNS`, ordered by number, and return how many were written. Timestamps are ISO 8601 in
+    settings.TIME_ZONE with their UTC offset; the service is its slug and the assignee a username; empty
+    cells stand for nothing. One query streamed in chunks, so a year of incidents never sits in memory."""
+    if start >= end:
+        raise ValidationError(
+            {"end": ["The end date must come after the start date (the end is exclusive)."]}
+        )
+    zone = timezone.get_default_timezone()
+    queryset = Incident.objects.filter(
+        created_at__gte=_midnight(start, zone), created_at__lt=_midnight(end, zone)
+    ).order_by("number")
+    writer = csv.writer(stream)
+    writer.writerow(COLUMNS)
+    count = 0
+    for values in _stored_rows(queryset):
+        writer.writerow(_format(values, zone))
+        count += 1
+    return count
+
+
+def _midnight(day: date, zone) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min), zone)
+
+
+def _stored_rows(queryset) -> Iterator[dict]:
+    """The incidents as dicts keyed by column; `values()` joins service and assignee in the same query."""
+    username = User.USERNAME_FIELD
+    sources = {"service": "service__slug", "assignee": f"assignee__{username}"}
+    names = [sources.get(column, column) for column in COLUMNS]
+    for values in queryset.values_list(*names).iterator(chunk_size=2000):
+        yield dict(zip(COLUMNS, values, strict=True))
+
+
+def _format(values: dict, zone) -> list[str]:
+    cells = []
+    for column in COLUMNS:
+        value = values[column]
+        if value is None:
+            cells.append("")
+        elif column in TIMESTAMPS:
+            cells.append(timezone.localtime(value, zone).isoformat())
+        elif column == "is_major":
+            cells.append("true" if value else "false")
+        elif column == "title":
+            cells.append(_escape_formula(value))
+        else:
+            cells.append(str(value))
+    return cells
+
+
+def _escape_formula(text: str) -> str:
+    """Prefix "'" so a spreadsheet shows the text instead of running it; the import strips one "'" again,
+    which keeps the round trip exact (a title that itself starts with "'" is written with two)."""
+    return "'" + text if text.startswith((*FORMULA_START, "'")) else text
+
+
+# --- import ----------------------------------------------------------------------------------------------
+
+
+def import_incidents(
+    *, stream: Iterable[str], user, create_services: bool = False, dry_run: bool = False
+) -> ImportResult:
+    """Bring past incidents in from CSV (the columns of `COLUMNS`, in any order; row 1 is the header).
+
+    All or nothing: every row is validated first (choices, required cells, ISO 8601 timestamps with a UTC
+    offset, timestamps in order and matching the state, known services and assignees, number INC-nnnnnn
+    or blank) and every error is reported with its row number, in one `CsvRejected`; nothing is written
+    unless the whole file is clean, and a dry run never writes.
+
+    Rows keep their numbers and timestamps and are stored directly in their state: they are history, not
+    work to drive through the lifecycle, so no signal is sent (nothing is escalated or notified). A blank
+    severity with urgency and impact is taken from the matrix (seed 3.2); a given severity is kept even
+    when it differs, as an override would. A blank number gets the next free one. Each incident's history
+    names `user` with the reason "imported from CSV", and its timeline starts with a "created" entry at
+    its logging time. An incident imported on hold counts its hold from the import, the only start known.
+
+    Idempotent by number: a row whose number is already stored is never written. It counts as
+    `unchanged` when the stored incident has exactly the row's values, and is listed in
+    `skipped_existing` (not an error) when they differ, e.g. because it was worked on since. Rows with a
+    blank number are new every time. Missing services are an error unless `create_services`, which adds
+    them with the slug as name. The number sequence is moved past the highest stored number, so incidents
+    logged later never collide with imported ones.
+
+    Importing bypasses the lifecycle, so it takes an Incident Manager (`incidents.manage_incident`), and
+    `incidents.add_service` to create services."""
+    if not user.has_perm("incidents.manage_incident"):
+        raise PermissionDenied("Only Incident Managers may import incidents.")
+    if create_services and not user.has_perm("incidents.add_service"):
+        raise PermissionDenied("You may not add services to the catalogue.")
+    try:
+        with transaction.atomic():
+            return _import(stream, user=user, create_services=create_services, dry_run=dry_run)
+    except IntegrityError as exc:
+        raise Conflict(
+            "Another writer stored one of these incident numbers or services while the import ran; "
+            "nothing was imported. Run the import again."
+        ) from exc
+
+
+def _import(stream, *, user, create_services: bool, dry_run: bool) -> ImportResult:
+    errors: list[RowError] = []
+    rows = _read(stream, errors)
+    if errors:
+        raise CsvRejected(errors)
+    cleaned = {row: values for row, raw in rows if (values := _clean(raw, row, errors)) is not None}
+    _check_numbers_unique(cleaned, errors)
+    services = _resolve_services(cleaned, errors, create_services=create_services)
+    users = _resolve_users(cleaned, errors)
+    stored = _stored_by_number(cleaned)
+    if errors:
+        raise CsvRejected(errors)
+
+    result = ImportResult(rows=len(rows), dry_run=dry_run)
+    new = {}
+    for row, values in cleaned.items():
+        existing = stored.get(values["number"])
+        if existing is None:
+            new[row] = values
+        elif all(existing[c] == values[c] for c in COLUMNS):
+            result.unchanged += 1
+        else:
+            result.skipped_existing.append(values["number"])
+    result.created = len(new)
+    result.numbered = sum(1 for values in new.values() if not values["number"])
+    missing = sorted({v["service"] for v in new.values() if v["service"]} - set(services))
+    result.services_created = missing
+    if dry_run:
+        return result
+
+    for slug in missing:
+        service = Service(name=slug, slug=slug)
+        service._history_user = user
+        service._change_reason = IMPORT_REASON
+        service.save()
+        services[slug] = service
+    _keep_sequence_ahead([v["number"] for v in new.values() if v["number"]])
+    now = timezone.now()
+    incidents = []
+    for values in new.values():
+        incident = _build(values, services=services, users=users, now=now)
+        incident._history_user = user
+        incident._change_reason = IMPORT_REASON
+        incidents.append(incident)
+    incidents = bulk_create_with_history(
+        incidents, Incident, batch_size=BATCH, default_user=user, default_change_reason=IMPORT_REASON
+    )
+    TimelineEvent.objects.bulk_create(
+        (
+            TimelineEvent(
+                incident=incident,
+                kind=EventKind.CREATED,
+                actor=user,
+                created_at=incident.created_at,
+                to_state=State.LOGGED,
+                note=IMPORT_NOTE,
+                visibility=Visibility.PUBLIC,
+                data={"imported_state": incident.state},
+            )
+            for incident in incidents
+        ),
+        batch_size=BATCH,
+    )
+    return result
+
+
+def _read(stream, errors: list[RowError]) -> list[tuple[int, dict]]:
+    """Rows as (spreadsheet row number, {column: text}); blank lines are skipped but keep their number."""
+    reader = csv.reader(stream)
+    rows: list[tuple[int, dict]] = []
+    header: list[str] | None = None
+    row = 0
+    try:
+        for row, record in enumerate(reader, start=1):
+            if header is None:
+                header = [name.strip().lstrip("\ufeff") for name in record]
+                if not _check_header(header, errors):
+                    return []
+                continue
+            if not any(cell.strip() for cell in record):
+                continue
+            if len(record) != len(header):
+                errors.append(
+                    RowError(row, "row", f"Has {len(record)} cells; the header has {len(header)} columns.")
+                )
+                continue
+            rows.append((row, dict(zip(header, record, strict=True))))
+    except UnicodeDecodeError:
+        errors.append(RowError(row + 1, "file", "Not UTF-8 text: is this really a CSV file?"))
+    except csv.Error as exc:
+        errors.append(RowError(row + 1, "file", f"Not readable as CSV: {exc}."))
+    if header is None and not errors:
+        errors.append(RowError(1, "header", f"The file is empty; expected the header {','.join(COLUMNS)}."))
+    return rows
+
+
+def _check_header(header: list[str], errors: list[RowError]) -> bool:
+    problems = []
+    missing = [c for c in COLUMNS if c not in header]
+    unknown = [c for c in dict.fromkeys(header) if c not in COLUMNS]
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if missing:
+        problems.append("missing columns: " + ", ".join(missing))
+    if unknown:
+        problems.append("unknown columns: " + ", ".join(repr(c) for c in unknown))
+    if repeated:
+        problems.append("repeated columns: " + ", ".join(repeated))
+    if problems:
+        errors.append(RowError(1, "header", "; ".join(problems) + "."))
+    return not problems
+
+
+def _clean(raw: dict, row: int, errors: list[RowError]) -> dict | None:
+    """Parse one row into model values, appending every problem to `errors`; None when it has any."""
+    before = len(errors)
+
+    def error(column, message):
+        errors.append(RowError(row, column, message))
+
+    text = {column: raw[column].strip() for column in COLUMNS}
+    values: dict = {}
+
+    number = text["number"]
+    if number and not NUMBER.fullmatch(number):
+        error("number", f"'{number}' is not an incident number like INC-000123 (leave blank for a new one).")
+    values["number"] = number
+
+    title = raw["title"].strip()
+    title = title[1:] if title.startswith("'") else title  # undo the export's formula escape
+    if not title:
+        error("title", "This field is required.")
+    elif len(title) > Incident._meta.get_field("title").max_length:
+        error("title", f"At most {Incident._meta.get_field('title').max_length} characters.")
+    values["title"] = title
+    values["service"] = text["service"] or None
+    values["assignee"] = text["assignee"] or None
+
+    for column, choices in CHOICES.items():
+        value = text[column]
+        canonical = CANONICAL[column].get(value.lower())
+        if value and canonical is None:
+            error(column, f"'{value}' is not a valid choice; use one of: {', '.join(choices.values)}.")
+        values[column] = canonical or DEFAULTS.get(column, "")
+    if not text["state"]:
+        error("state", "This field is required.")
+
+    major = text["is_major"].lower()
+    if major not in TRUE | FALSE:
+        error("is_major", f"'{text['is_major']}' is not true or false.")
+    values["is_major"] = major in TRUE
+
+    for column in ("on_hold_seconds", "reopen_count"):
+        value = text[column]
+        if value and not value.isdecimal():
+            error(column, f"'{value}' is not a whole number of zero or more.")
+        values[column] = int(value) if value.isdecimal() else DEFAULTS[column]
+
+    for column in TIMESTAMPS:
+        values[column] = _timestamp(text[column], column, error)
+    for column in ("detected_at", "created_at"):
+        if not text[column]:
+            error(column, "This field is required.")
+
+    if len(errors) == before:
+        _check_consistency(values, error)
+    return values if len(errors) == before else None
+
+
+def _timestamp(value: str, column: str, error) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        error(column, f"'{value}' is not an ISO 8601 timestamp such as 2026-10-01T08:30:00+02:00.")
+        return None
+    if timezone.is_naive(moment):
+        error(column, f"'{value}' has no UTC offset; add one, e.g. {moment.isoformat()}+00:00.")
+        return None
+    return moment
+
+
+def _check_consistency(values: dict, error) -> None:
+    """The rules the lifecycle would have enforced, so imported history reads like recorded history."""
+    state = values["state"]
+    urgency, impact = values["urgency"], values["impact"]
+    if bool(urgency) != bool(impact):
+        error("impact" if urgency else "urgency", "Give urgency and impact together, or neither.")
+    elif urgency and not values["severity"]:
+        values["severity"] = severity_for(urgency=urgency, impact=impact).value
+    if state in CLASSIFIED_STATES and not values["severity"]:
+        error("severity", f"Required for a {state} incident (or give urgency and impact).")
+
+    if state in RESOLVED_STATES:
+        for column in ("resolved_at", "resolution_code"):
+            if not values[column]:
+                error(column, f"Required for a {state} incident.")
+    else:
+        for column in ("resolved_at", "resolution_code"):
+            if values[column]:
+                error(column, f"Must be empty: a {state} incident is not resolved.")
+    if state == State.CLOSED and not values["closed_at"]:
+        error("closed_at", "Required for a closed incident.")
+    if state != State.CLOSED and values["closed_at"]:
+        error("closed_at", f"Must be empty: a {state} incident is not closed.")
+    if state in UNWORKED_STATES and values["first_response_at"]:
+        error("first_response_at", f"Must be empty: nobody has worked on a {state} incident yet.")
+
+    created = values["created_at"]
+    if values["detected_at"] > created:
+        error("detected_at", "Detection cannot be later than logging (created_at).")
+    for column in ("first_response_at", "response_due_at", "resolution_due_at", "resolved_at"):
+        if values[column] and values[column] < created:
+            error(column, "Cannot be earlier than logging (created_at).")
+    if (
+        values["first_response_at"]
+        and values["resolved_at"]
+        and values["resolved_at"] < values["first_response_at"]
+    ):
+        error("resolved_at", "Cannot be earlier than the first response.")
+    if values["closed_at"] and values["resolved_at"] and values["closed_at"] < values["resolved_at"]:
+        error("closed_at", "Cannot be earlier than the resolution.")
+    now = timezone.now()
+    for column in PAST_TIMESTAMPS:
+        if values[column] and values[column] > now:
+            error(column, "Cannot be in the future.")
+
+
+def _check_numbers_unique(cleaned: dict[int, dict], errors: list[RowError]) -> None:
+    first_row: dict[str, int] = {}
+    for row, values in cleaned.items():
+        number = values["number"]
+        if number and number in first_row:
+            errors.append(RowError(row, "number", f"{number} is already on row {first_row[number]}."))
+        elif number:
+            first_row[number] = row
+
+
+def _resolve_services(cleaned, errors, *, create_services: bool) -> dict[str, Service]:
+    slugs = {values["service"] for values in cleaned.values() if values["service"]}
+    services = {service.slug: service for service in Service.objects.filter(slug__in=slugs)}
+    missing = slugs - set(services)
+    problems = {}
+    if missing and create_services:
+        max_length = Service._meta.get_field("slug").max_length
+        taken_names = set(Service.objects.filter(name__in=missing).values_list("name", flat=True))
+        for slug in missing:
+            try:
+                validate_slug(slug)
+            except ValidationError:
+                problems[slug] = f"'{slug}' is not a valid slug (letters, digits, hyphens, underscores)."
+                continue
+            if len(slug) > max_length:
+                problems[slug] = f"A service slug has at most {max_length} characters."
+            elif slug in taken_names:
+                problems[slug] = f"Another service is already named '{slug}'; use its slug."
+    elif missing:
+        problems = {
+            slug: f"Unknown service '{slug}'; add it to the catalogue first or let the import create it."
+            for slug in missing
+        }
+    for row, values in cleaned.items():
+        if values["service"] in problems:
+            errors.append(RowError(row, "service", problems[values["service"]]))
+    return services
+
+
+def _resolve_users(cleaned, errors) -> dict[str, object]:
+    field_name = User.USERNAME_FIELD
+    names = {values["assignee"] for values in cleaned.values() if values["assignee"]}
+    users = {getattr(u, field_name): u for u in User.objects.filter(**{f"{field_name}__in": names})}
+    for row, values in cleaned.items():
+        if values["assignee"] and values["assignee"] not in users:
+            errors.append(RowError(row, "assignee", f"No user named '{values['assignee']}'."))
+    return users
+
+
+def _stored_by_number(cleaned) -> dict[str, dict]:
+    numbers = sorted({values["number"] for values in cleaned.values() if values["number"]})
+    stored = {}
+    for i in range(0, len(numbers), BATCH):
+        queryset = Incident.objects.filter(number__in=numbers[i : i + BATCH])
+        stored.update((values["number"], values) for values in _stored_rows(queryset))
+    return stored
+
+
+def _keep_sequence_ahead(numbers: list[str]) -> None:
+    """Move the counter past the highest number stored or about to be, so `next_number` never collides."""
+    highest = Incident.objects.filter(number__startswith=f"{PREFIX}-").aggregate(top=Max("number"))["top"]
+    candidates = [int(n.removeprefix(f"{PREFIX}-")) for n in [*numbers, highest or ""] if NUMBER.fullmatch(n)]
+    if not candidates:
+        return
+    NumberSequence.objects.get_or_create(name=SEQUENCE)
+    NumberSequence.objects.filter(name=SEQUENCE, last_value__lt=max(candidates)).update(
+        last_value=max(candidates)
+    )
+
+
+def _build(values: dict, *, services, users, now) -> Incident:
+    # A new object may take its protected FSM state in the constructor: django-fsm only refuses to
+    # assign the state of an instance that already has one.
+    incident = Incident(
+        **{column: values[column] for column in COLUMNS if column not in ("number", "service", "assignee")},
+        number=values["number"] or next_number(SEQUENCE, PREFIX),
+        service=services.get(values["service"]),
+        assignee=users.get(values["assignee"]),
+    )
+    if incident.state == State.ON_HOLD:
+        incident.on_hold_since = now  # when the hold began is unknown; resuming needs a start
+    return incident
+
+
+def _column_rank(name: str) -> int:
+    return COLUMNS.index(name) if name in COLUMNS else -1

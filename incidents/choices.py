@@ -97,6 +97,34 @@ class EventKind(models.TextChoices):
     COMMENT = "comment", "Comment"
     ESCALATION = "escalation", "Escalation"
     NOTIFICATION = "notification", "Notification"
+    MONITORING = "monitoring", "Monitoring"
+
+
+class AlertSourceKind(models.TextChoices):
+    """The payload format an alert source posts, and so the endpoint it posts to."""
+
+    ALERTMANAGER = "alertmanager", "Prometheus Alertmanager (webhook v4)"
+    GENERIC = "generic", "Generic JSON"
+
+
+class AlertStatus(models.TextChoices):
+    FIRING = "firing", "Firing"
+    RESOLVED = "resolved", "Resolved"
+
+
+class AlertAction(models.TextChoices):
+    """What the intake did with one alert of a delivery."""
+
+    CREATED = "created", "Raised a new incident"
+    ABSORBED = "absorbed", "Counted on the open incident"
+    RECOVERED = "recovered", "Recovery recorded"
+    RESOLVED = "resolved", "Recovery recorded and the incident resolved"
+    IGNORED = "ignored", "Nothing to do"
+
+
+class PayloadStatus(models.TextChoices):
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
 
 
 class Role:

@@ -2,7 +2,7 @@
 
 from django.core.exceptions import PermissionDenied, ValidationError
 
-__all__ = ["Conflict", "PermissionDenied", "TransitionNotAllowed", "ValidationError"]
+__all__ = ["Conflict", "PayloadTooLarge", "PermissionDenied", "TransitionNotAllowed", "ValidationError"]
 
 
 class Conflict(Exception):
@@ -22,3 +22,9 @@ class TransitionNotAllowed(Conflict):
         super().__init__(
             f"Cannot {transition} an incident in state '{state}'. Allowed from '{state}': {allowed_text}."
         )
+
+
+class PayloadTooLarge(Exception):
+    """A request body over its size limit (HTTP 413), refused without being read or stored."""
+
+    code = "payload_too_large"

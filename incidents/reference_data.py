@@ -5,6 +5,7 @@ transactional test flushed the tables) seed exactly the same rows. Idempotent: e
 an administrator's edits survive.
 """
 
+import json
 from datetime import timedelta
 
 from .choices import TIER_GROUPS, IncidentType, Role, Severity, Tier
@@ -48,6 +49,14 @@ _SUPPORT = [
     "incidents.change_problem",
 ]
 
+# Incident Managers configure monitoring integrations and read what they posted.
+ALERT_INTAKE_PERMISSIONS = [
+    "incidents.view_alertsource",
+    "incidents.add_alertsource",
+    "incidents.change_alertsource",
+    "incidents.view_alertpayload",
+]
+
 ROLE_PERMISSIONS = {
     Role.SERVICE_DESK: [*_SUPPORT, "incidents.classify_incident", "incidents.reopen_incident"],
     Role.SYSADMINS: _SUPPORT,
@@ -72,6 +81,7 @@ ROLE_PERMISSIONS = {
         "incidents.change_responseplanstep",
         "incidents.delete_responseplanstep",
         "incidents.change_supporttier",
+        *ALERT_INTAKE_PERMISSIONS,
     ],
     Role.MANAGEMENT: [
         *_READ_REFERENCE,
@@ -200,3 +210,35 @@ def seed_reference_data(apps) -> None:
     NumberSequence = apps.get_model("incidents", "NumberSequence")
     for name in ("incident", "problem"):
         NumberSequence.objects.get_or_create(name=name)
+
+
+# name, task, every (days)
+ALERT_INTAKE_PERIODIC_TASKS = [
+    ("Purge alert payloads older than 30 days", "incidents.tasks.purge_alert_payloads", 1),
+]
+
+
+def seed_alert_intake(apps) -> None:
+    """Alert intake's permissions for Incident Managers and its daily purge (celery beat). Needs the
+    django_celery_beat tables, so it is a migration of its own rather than part of `seed_reference_data`."""
+    from django.contrib.auth.management import create_permissions
+
+    config = apps.get_app_config("incidents")
+    config.models_module = getattr(config, "models_module", None) or True
+    create_permissions(config, apps=apps, verbosity=0)
+
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    group, _ = Group.objects.get_or_create(name=Role.INCIDENT_MANAGERS)
+    codenames = [code.split(".", 1)[1] for code in ALERT_INTAKE_PERMISSIONS]
+    group.permissions.add(
+        *Permission.objects.filter(content_type__app_label="incidents", codename__in=codenames)
+    )
+
+    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
+    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
+    for name, task, days in ALERT_INTAKE_PERIODIC_TASKS:
+        interval, _ = IntervalSchedule.objects.get_or_create(every=days, period="days")
+        PeriodicTask.objects.get_or_create(
+            name=name, defaults={"task": task, "interval": interval, "args": json.dumps([])}
+        )

@@ -11,13 +11,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django_fsm import ConcurrentTransition
 
 from . import permissions as perms
 from .choices import (
+    OPEN_STATES,
     Category,
     EventKind,
     HoldReason,
@@ -33,6 +34,7 @@ from .exceptions import PermissionDenied, TransitionNotAllowed, ValidationError
 from .models import (
     ChecklistItem,
     Incident,
+    IncidentAlert,
     NumberSequence,
     Problem,
     ResponsePlan,
@@ -164,6 +166,8 @@ def _transition(
         from_state = locked.state
         getattr(locked, name)(**kwargs)
         _save(locked, user=user, reason=history_reason or f"{name}: {note}".strip(": "), action=name)
+        if locked.is_open != (from_state in OPEN_STATES):
+            _alert_follows_incident(locked)
         _event(
             locked,
             kind=EventKind.TRANSITION,
@@ -182,6 +186,21 @@ def _transition(
         )
         locked.refresh_from_db()  # receivers may have changed it (e.g. declared it major)
     return locked
+
+
+def _alert_follows_incident(incident: Incident) -> None:
+    """An incident raised by monitoring leaves alert deduplication when it resolves or is cancelled (the
+    alert's next firing raises a new incident) and rejoins it when reopened, unless its alert has raised a
+    newer open incident meanwhile: the unique index on open alerts decides, and the newer one keeps it."""
+    alert = IncidentAlert.objects.filter(incident=incident).exclude(is_open=incident.is_open)
+    if not incident.is_open:
+        alert.update(is_open=False)
+        return
+    try:
+        with transaction.atomic():
+            alert.update(is_open=True)
+    except IntegrityError:
+        pass
 
 
 # --- creation and edits ----------------------------------------------------------------------------------

@@ -144,6 +144,8 @@ SPECTACULAR_SETTINGS = {
         "LevelEnum": "incidents.choices.Level",
         "StateEnum": "incidents.choices.State",
         "HoldReasonEnum": "incidents.choices.HoldReason",
+        "AlertStatusEnum": "incidents.choices.AlertStatus",
+        "AlertActionEnum": "incidents.choices.AlertAction",
     },
 }
 

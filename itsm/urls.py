@@ -6,5 +6,6 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/v1/", include("incidents.api.urls")),
+    path("api/v1/", include("reporting.api.urls")),
     path("api/v1/", include("escalation.api.urls")),
 ]

@@ -22,6 +22,7 @@ from .. import services
 from ..exceptions import ValidationError
 from ..forms import TRANSITION_FORMS, CommentForm, IncidentForm, add_service_errors
 from ..models import Incident
+from .alerts import ALERT_FIELDS, ALERT_FIELDSET, IncidentAlertFieldsMixin, alert_of
 from .base import (
     DOMAIN_ERRORS,
     AuditedAdmin,
@@ -41,7 +42,7 @@ COMMENT_FORM_ID = "comment-form"
 
 
 @admin.register(Incident)
-class IncidentAdmin(ServiceFormAdminMixin, FSMAdminMixin, AuditedAdmin):
+class IncidentAdmin(IncidentAlertFieldsMixin, ServiceFormAdminMixin, FSMAdminMixin, AuditedAdmin):
     form = IncidentForm
     change_form_template = "admin/incidents/incident/change_form.html"
     fsm_transition_form_template = "admin/incidents/incident/transition_form.html"
@@ -145,6 +146,7 @@ class IncidentAdmin(ServiceFormAdminMixin, FSMAdminMixin, AuditedAdmin):
         "closed_at",
         "reopen_count",
         "cancel_reason",
+        *ALERT_FIELDS,
     )
 
     class Media:
@@ -189,7 +191,10 @@ class IncidentAdmin(ServiceFormAdminMixin, FSMAdminMixin, AuditedAdmin):
         return False  # incidents are the audit record; cancel one logged in error instead
 
     def get_fieldsets(self, request, obj=None):
-        return self.add_fieldsets if obj is None else super().get_fieldsets(request, obj)
+        if obj is None:
+            return self.add_fieldsets
+        fieldsets = super().get_fieldsets(request, obj)
+        return (*fieldsets, ALERT_FIELDSET) if alert_of(obj) is not None else fieldsets
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:

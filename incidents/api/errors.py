@@ -5,6 +5,7 @@
 - django or DRF `PermissionDenied` → 403, keeping the service's message;
 - `TransitionNotAllowed` → 409, code `transition_not_allowed`, with `state` and `allowed_transitions`;
 - any other `Conflict` → 409 with its code;
+- `PayloadTooLarge` → 413, code `payload_too_large`;
 - `Http404` → 404; missing or bad credentials → 401; unparsable bodies → 400 `parse_error`.
 """
 
@@ -19,7 +20,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from incidents.exceptions import Conflict, TransitionNotAllowed
+from incidents.exceptions import Conflict, PayloadTooLarge, TransitionNotAllowed
 
 
 def exception_handler(exc, context):
@@ -35,6 +36,10 @@ def exception_handler(exc, context):
         )
     if isinstance(exc, Conflict):
         return Response({"detail": str(exc), "code": exc.code}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, PayloadTooLarge):
+        return Response(
+            {"detail": str(exc), "code": exc.code}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+        )
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, DjangoPermissionDenied):

@@ -12,6 +12,8 @@ from rest_framework import serializers
 
 from incidents import services
 from incidents.choices import (
+    AlertAction,
+    AlertStatus,
     Category,
     HoldReason,
     IncidentType,
@@ -326,3 +328,88 @@ class HistoryRecordSerializer(serializers.Serializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
+
+
+# --- monitoring alert intake ----------------------------------------------------------------------------
+# Request shapes for the schema only: `incidents.alert_formats` parses the raw body, so that a malformed one
+# can be stored as rejected with every problem named.
+
+
+def _label_map(**kwargs):
+    return serializers.DictField(child=serializers.CharField(allow_blank=True), **kwargs)
+
+
+class AlertmanagerAlertSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=AlertStatus.choices)
+    labels = _label_map(help_text="Identify the alert; `service` and `severity` drive classification.")
+    annotations = _label_map(required=False, help_text="`summary` and `description` become the incident's.")
+    startsAt = serializers.DateTimeField(required=False, help_text="Becomes the incident's detected_at.")
+    endsAt = serializers.DateTimeField(required=False)
+    generatorURL = serializers.URLField(required=False, allow_blank=True, max_length=2000)
+    fingerprint = serializers.CharField(
+        required=False, max_length=255, help_text="Deduplication key; derived from the labels when absent."
+    )
+
+
+class AlertmanagerWebhookSerializer(serializers.Serializer):
+    """Prometheus Alertmanager's webhook body, version 4."""
+
+    version = serializers.CharField(required=False, help_text='"4" (the only version taken).')
+    groupKey = serializers.CharField(required=False)
+    truncatedAlerts = serializers.IntegerField(required=False, min_value=0)
+    status = serializers.ChoiceField(choices=AlertStatus.choices, required=False)
+    receiver = serializers.CharField(required=False)
+    groupLabels = _label_map(required=False)
+    commonLabels = _label_map(required=False)
+    commonAnnotations = _label_map(required=False)
+    externalURL = serializers.CharField(required=False)
+    alerts = AlertmanagerAlertSerializer(many=True, allow_empty=False)
+
+
+class GenericAlertSerializer(serializers.Serializer):
+    """One alert from any tool that can POST JSON."""
+
+    title = serializers.CharField(
+        required=False, help_text="Required when firing (or when resolving without a fingerprint)."
+    )
+    status = serializers.ChoiceField(choices=AlertStatus.choices, default=AlertStatus.FIRING)
+    fingerprint = serializers.CharField(
+        required=False,
+        max_length=255,
+        help_text="Deduplication key; derived from source, title and labels when absent.",
+    )
+    description = serializers.CharField(required=False, allow_blank=True)
+    source = serializers.CharField(
+        required=False, max_length=100, help_text="The sending tool's name, kept as the label `source`."
+    )
+    service = serializers.CharField(
+        required=False, max_length=120, help_text="Service slug; else the source's service label or default."
+    )
+    severity = serializers.CharField(
+        required=False, max_length=100, help_text="Looked up in the source's severity map."
+    )
+    urgency = serializers.ChoiceField(
+        choices=Level.choices, required=False, help_text="With impact, instead of severity."
+    )
+    impact = serializers.ChoiceField(choices=Level.choices, required=False)
+    labels = _label_map(required=False)
+    annotations = _label_map(required=False)
+    starts_at = serializers.DateTimeField(required=False, help_text="Becomes the incident's detected_at.")
+    generator_url = serializers.URLField(required=False, allow_blank=True, max_length=2000)
+
+
+class AlertOutcomeSerializer(serializers.Serializer):
+    fingerprint = serializers.CharField()
+    status = serializers.ChoiceField(choices=AlertStatus.choices)
+    action = serializers.ChoiceField(choices=AlertAction.choices)
+    incident = serializers.CharField(allow_null=True, help_text="Number of the incident touched.")
+    count = serializers.IntegerField(help_text="Identical alerts of the delivery this outcome covers.")
+
+
+class AlertIntakeResultSerializer(serializers.Serializer):
+    payload = serializers.IntegerField(source="payload_id", help_text="The stored payload (kept 30 days).")
+    alerts = serializers.IntegerField(help_text="Alerts in the delivery.")
+    incidents = serializers.ListField(
+        child=serializers.CharField(), help_text="Numbers of incidents touched."
+    )
+    results = AlertOutcomeSerializer(source="outcomes", many=True)

@@ -1,10 +1,11 @@
-"""`/api/v1/`: incidents, reference data, the token endpoint and the OpenAPI schema with its Swagger UI."""
+"""`/api/v1/`: incidents, reference data, alert intake, the token endpoint and the OpenAPI schema with its
+Swagger UI."""
 
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from . import views
+from . import alerts, views
 
 router = DefaultRouter()
 router.register("incidents", views.IncidentViewSet, basename="incident")
@@ -13,6 +14,8 @@ router.register("sla-policies", views.SlaPolicyViewSet, basename="sla-policy")
 
 urlpatterns = [
     path("auth/token/", views.TokenObtainView.as_view(), name="api-token"),
+    path("alerts/alertmanager/", alerts.AlertmanagerIntakeView.as_view(), name="alert-intake-alertmanager"),
+    path("alerts/", alerts.GenericAlertIntakeView.as_view(), name="alert-intake-generic"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     *router.urls,

@@ -16,8 +16,8 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from simple_history.models import HistoricalRecords
 
-from . import permissions as perms
-from .choices import (
+from .. import permissions as perms
+from ..choices import (
     OPEN_STATES,
     Category,
     Criticality,

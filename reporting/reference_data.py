@@ -1,0 +1,72 @@
+"""What every installation starts with: who may read and edit reports, and the scheduled deliveries.
+
+Written against an apps registry so the data migration and the test suite seed the same rows. Idempotent:
+existing rows are kept, so an administrator's edits (a different hour, a disabled task) survive.
+"""
+
+from django.conf import settings
+
+from incidents.choices import Role
+
+REPORT_READERS = ["reporting.view_storedreport", "reporting.view_reportdelivery"]
+REVIEW_READERS = ["reporting.view_majorincidentreview", "reporting.view_actionitem"]
+REVIEW_EDITORS = [
+    *REVIEW_READERS,
+    "reporting.change_majorincidentreview",
+    "reporting.add_actionitem",
+    "reporting.change_actionitem",
+    "reporting.delete_actionitem",
+]
+ROLE_PERMISSIONS = {
+    Role.INCIDENT_MANAGERS: [*REPORT_READERS, "reporting.add_storedreport", *REVIEW_EDITORS],
+    Role.MANAGEMENT: [*REPORT_READERS, "reporting.add_storedreport", *REVIEW_READERS],
+}
+
+# name, task, crontab (minute, hour, day_of_week, day_of_month), kwargs
+PERIODIC_TASKS = [
+    (
+        "Weekly incident summary to the Incident Managers (Monday 08:00)",
+        "reporting.tasks.send_weekly_summary",
+        ("0", "8", "1", "*"),
+    ),
+    (
+        "Monthly service-impact report to Management (1st, 08:00, previous month)",
+        "reporting.tasks.send_service_impact_report",
+        ("0", "8", "*", "1"),
+    ),
+]
+
+
+def seed_reporting_data(apps) -> None:
+    import json
+
+    from django.contrib.auth.management import create_permissions
+
+    config = apps.get_app_config("reporting")
+    config.models_module = getattr(config, "models_module", None) or True
+    create_permissions(config, apps=apps, verbosity=0)
+
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, names in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        codenames = [name.split(".", 1)[1] for name in names]
+        group.permissions.add(
+            *Permission.objects.filter(content_type__app_label="reporting", codename__in=codenames)
+        )
+
+    CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
+    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
+    for name, task, (minute, hour, day_of_week, day_of_month) in PERIODIC_TASKS:
+        crontab, _ = CrontabSchedule.objects.get_or_create(
+            minute=minute,
+            hour=hour,
+            day_of_week=day_of_week,
+            day_of_month=day_of_month,
+            month_of_year="*",
+            timezone=settings.TIME_ZONE,
+        )
+        PeriodicTask.objects.get_or_create(
+            name=name,
+            defaults={"task": task, "crontab": crontab, "args": json.dumps([]), "kwargs": json.dumps({})},
+        )

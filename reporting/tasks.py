@@ -1,0 +1,38 @@
+"""Scheduled reports (celery beat entries created by migration, editable in admin). Each task calls one
+service and is safe to run twice: the (kind, period) delivery row is locked and checked before sending."""
+
+from smtplib import SMTPException
+
+from celery import shared_task
+
+from . import services
+from .periods import parse_month, parse_week
+
+RETRY = {
+    "autoretry_for": (SMTPException, OSError),
+    "retry_backoff": 60,
+    "retry_backoff_max": 3600,
+    "max_retries": 6,
+}
+
+
+def _outcome(delivery) -> dict:
+    return {
+        "period": delivery.period,
+        "sent_at": delivery.sent_at.isoformat() if delivery.sent_at else None,
+        "recipients": len(delivery.recipients.split()),
+    }
+
+
+@shared_task(acks_late=True, **RETRY)
+def send_weekly_summary(week: str | None = None):
+    """Monday 08:00: last ISO week's summary to the Incident Managers (or `week`, e.g. "2026-W47")."""
+    delivery = services.deliver_weekly_summary(week=parse_week(week) if week else None)
+    return _outcome(delivery)
+
+
+@shared_task(acks_late=True, **RETRY)
+def send_service_impact_report(month: str | None = None):
+    """The 1st at 08:00: the previous month's service-impact report to Management (or `month`, "2026-10")."""
+    delivery = services.deliver_service_impact(month=parse_month(month) if month else None)
+    return _outcome(delivery)

@@ -13,9 +13,9 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.utils import timezone
 
 from .choices import AlertSourceKind, AlertStatus, Level
@@ -26,8 +26,6 @@ FINGERPRINT_LENGTH = 255  # IncidentAlert.fingerprint
 URL_LENGTH = 2000  # IncidentAlert.generator_url
 ALERTMANAGER_VERSION = "4"
 MAX_REPORTED_ERRORS = 50
-
-_url_validator = URLValidator(schemes=["http", "https"])
 
 
 @dataclass(frozen=True)
@@ -164,7 +162,8 @@ def parse_generic(data: Any) -> list[ReceivedAlert]:
     errors = _Errors()
     if not isinstance(data, dict):
         raise ValidationError({"body": ["Expected a JSON object (one alert)."]})
-    status = _status(data.get("status", AlertStatus.FIRING), "status", errors)
+    # Absent means firing; given, it must be one of the statuses (null or "" is not "firing").
+    status = _status(data.get("status", AlertStatus.FIRING), "status", errors, required=True)
     fingerprint = _text(data.get("fingerprint"), "fingerprint", errors, max_length=FINGERPRINT_LENGTH)
     title = _text(data.get("title"), "title", errors)
     description = _text(data.get("description"), "description", errors)
@@ -323,15 +322,17 @@ def _time(value, path: str, errors: _Errors) -> datetime | None:
 
 
 def _url(value, path: str, errors: _Errors) -> str:
+    """The link back to the alert. Any http(s) URL with a host counts (Prometheus' own URLs are often
+    `http://prometheus:9090/...`, a host name without a dot); anything else is not linked, but never
+    costs the alert itself."""
     url = _text(value, path, errors, max_length=URL_LENGTH)
     if not url:
         return ""
     try:
-        _url_validator(url)
-    except ValidationError:
-        errors.add(path, "Expected an http(s) URL.")
+        parts = urlsplit(url)
+    except ValueError:
         return ""
-    return url
+    return url if parts.scheme in ("http", "https") and parts.hostname else ""
 
 
 def _clip(text: str, length: int) -> str:

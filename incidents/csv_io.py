@@ -252,7 +252,9 @@ def _import(stream, *, user, create_services: bool, dry_run: bool) -> ImportResu
     rows = _read(stream, errors)
     if errors:
         raise CsvRejected(errors)
-    cleaned = {row: values for row, raw in rows if (values := _clean(raw, row, errors)) is not None}
+    # Every row is checked against everything (its cells, the catalogue, the users, the other rows), so
+    # one pass reports all problems.
+    cleaned = {row: _clean(raw, row, errors) for row, raw in rows}
     _check_numbers_unique(cleaned, errors)
     services = _resolve_services(cleaned, errors, create_services=create_services)
     users = _resolve_users(cleaned, errors)
@@ -359,8 +361,9 @@ def _check_header(header: list[str], errors: list[RowError]) -> bool:
     return not problems
 
 
-def _clean(raw: dict, row: int, errors: list[RowError]) -> dict | None:
-    """Parse one row into model values, appending every problem to `errors`; None when it has any."""
+def _clean(raw: dict, row: int, errors: list[RowError]) -> dict:
+    """Parse one row into model values, appending every problem to `errors` (a cell that fails keeps a
+    blank value, so the row's other checks still run)."""
     before = len(errors)
 
     def error(column, message):
@@ -410,9 +413,9 @@ def _clean(raw: dict, row: int, errors: list[RowError]) -> dict | None:
         if not text[column]:
             error(column, "This field is required.")
 
-    if len(errors) == before:
+    if len(errors) == before:  # consistency between cells only means something when each cell parsed
         _check_consistency(values, error)
-    return values if len(errors) == before else None
+    return values
 
 
 def _timestamp(value: str, column: str, error) -> datetime | None:

@@ -309,6 +309,7 @@ def test_every_error_is_reported_with_its_row_and_nothing_is_written(manager, sy
         {"number": "INC-000506", "title": " ", "is_major": "perhaps", "reopen_count": "-1"},  # 10
         {"number": "INC-000507", "state": "logged", "closed_at": "2025-10-02T09:00:00+00:00"},  # 11
         {"number": "INC-000508", "closed_at": "2026-07-01T08:00:00+00:00"},  # 12: in the future
+        {"number": "INC-000509", "severity": "S9", "service": "tape-library", "assignee": "nobody"},  # 13
     )
     services_before = Service.objects.count()
 
@@ -334,6 +335,9 @@ def test_every_error_is_reported_with_its_row_and_nothing_is_written(manager, sy
         (11, "closed_at"),
         (11, "resolution_code"),
         (12, "closed_at"),
+        (13, "service"),  # a row with a bad cell is still checked against the catalogue and users
+        (13, "severity"),
+        (13, "assignee"),
     ]
     messages = [str(e) for e in caught.value.row_errors]
     assert "row 8: number: INC-000500 is already on row 2." in messages

@@ -19,6 +19,7 @@ from django_fsm import ConcurrentTransition
 from . import permissions as perms
 from .choices import (
     OPEN_STATES,
+    TIER_GROUPS,
     Category,
     EventKind,
     HoldReason,
@@ -28,6 +29,7 @@ from .choices import (
     Severity,
     Source,
     State,
+    Tier,
     Visibility,
 )
 from .exceptions import PermissionDenied, TransitionNotAllowed, ValidationError
@@ -292,6 +294,8 @@ def incident_update(*, incident: Incident, user, data: dict) -> Incident:
     _raise_if(errors)
 
     old_assignee = locked.assignee
+    if "assignee" in data and data["assignee"] is not None:
+        data = {**data, "tier": tier_following(locked.tier, data["assignee"])}
     changed = []
     for field, value in data.items():
         if getattr(locked, field) != value:
@@ -301,8 +305,10 @@ def incident_update(*, incident: Incident, user, data: dict) -> Incident:
         return locked
     _save(locked, user=user, reason="edited: " + ", ".join(changed))
     if "assignee" in changed:
-        _assignment_event(locked, user=user, old=old_assignee, new=locked.assignee)
-    others = [f for f in changed if f != "assignee"]
+        _assignment_event(
+            locked, user=user, old=old_assignee, new=locked.assignee, tier_changed="tier" in changed
+        )
+    others = [f for f in changed if f not in ("assignee", "tier")]
     if others:
         _event(
             locked,
@@ -315,8 +321,20 @@ def incident_update(*, incident: Incident, user, data: dict) -> Incident:
     return locked
 
 
-def _assignment_event(incident, *, user, old, new) -> None:
+def tier_following(current: str, assignee) -> str:
+    """The tier an incident sits with once `assignee` works on it: the assignee's highest support tier
+    when that is above the current one. Handing work to a colleague never moves an incident down."""
+    order = list(Tier.values)
+    groups = set(assignee.groups.values_list("name", flat=True)) if assignee else set()
+    tiers = [tier for tier, group in TIER_GROUPS.items() if group in groups]
+    highest = max(tiers, key=order.index, default=current)
+    return highest if order.index(highest) > order.index(current) else current
+
+
+def _assignment_event(incident, *, user, old, new, tier_changed: bool = False) -> None:
     note = f"Assigned to {new.get_username()}" if new else "Unassigned"
+    if tier_changed:
+        note += f"; now with {incident.get_tier_display()}"
     _event(
         incident,
         kind=EventKind.ASSIGNMENT,
@@ -423,8 +441,8 @@ def incident_investigate(*, incident: Incident, user, assignee=None, note: str =
 
     def validate(locked):
         _raise_if(errors)
-        previous["assignee"] = locked.assignee
-        return {"now": timezone.now()}
+        previous["assignee"], previous["tier"] = locked.assignee, locked.tier
+        return {"now": timezone.now(), "tier": tier_following(locked.tier, assignee)}
 
     with transaction.atomic():
         result = _transition(
@@ -437,7 +455,13 @@ def incident_investigate(*, incident: Incident, user, assignee=None, note: str =
             data={"assignee": assignee.get_username()},
         )
         if previous["assignee"] != assignee:
-            _assignment_event(result, user=user, old=previous["assignee"], new=assignee)
+            _assignment_event(
+                result,
+                user=user,
+                old=previous["assignee"],
+                new=assignee,
+                tier_changed=previous["tier"] != result.tier,
+            )
     return result
 
 

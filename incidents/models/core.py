@@ -367,8 +367,8 @@ class Incident(ConcurrentTransitionMixin, models.Model):
         permission=perms.can_investigate,
         custom={"label": "Investigate"},
     )
-    def investigate(self, *, assignee, now):
-        self.assignee = assignee
+    def investigate(self, *, assignee, tier, now):
+        self.assignee, self.tier = assignee, tier
         self.first_response_at = self.first_response_at or now
 
     @transition(

@@ -78,7 +78,11 @@ def test_history_shows_field_changes_by_their_api_names(api_as, service_desk, sy
     assert latest["user"] == "desk"
     assert latest["type"] == "changed"
     changes = {c["field"]: (c["old"], c["new"]) for c in latest["changes"]}
-    assert changes == {"assignee": (None, "sysadmin"), "title": ("Ceph OSD down on pve-03", "New title")}
+    assert changes == {
+        "assignee": (None, "sysadmin"),
+        "title": ("Ceph OSD down on pve-03", "New title"),
+        "tier": ("tier1", "tier2"),  # the incident follows its tier-2 assignee
+    }
 
 
 def test_checklist_tick_records_who_and_when(api_as, sysadmin):

@@ -134,7 +134,7 @@ def test_export_writes_every_column_of_a_known_incident(manager, sysadmin):
             "impact": "medium",
             "severity": "S2",
             "state": "closed",
-            "tier": "tier1",
+            "tier": "tier2",  # followed its tier-2 assignee
             "assignee": "sysadmin",
             "is_major": "false",
             "detected_at": "2026-03-02T08:50:00+00:00",

@@ -169,9 +169,9 @@ def test_edits_touch_descriptive_fields_only(manager, sysadmin):
         data={"title": "New title", "assignee": sysadmin, "change_ref": "CHG-7"},
     )
     kinds = list(incident.timeline.filter(kind__in=["assignment", "update"]).values_list("kind", "note"))
-    assert ("assignment", "Assigned to sysadmin") in kinds
+    assert ("assignment", "Assigned to sysadmin; now with Tier 2 (System Administrators)") in kinds
     assert ("update", "Edited title, change_ref") in kinds
-    assert incident.history.first().history_change_reason == "edited: title, assignee, change_ref"
+    assert incident.history.first().history_change_reason == "edited: title, assignee, change_ref, tier"
 
 
 def test_parent_and_detection_rules(manager):
@@ -210,3 +210,14 @@ def test_a_long_note_fits_the_history_reason_and_stays_whole_on_the_timeline(man
     reason = incident.history.first().history_change_reason
     assert len(reason) == 100 and reason.startswith("hold: Waiting for the vendor")
     assert incident.timeline.get(transition="hold").note == note
+
+
+def test_the_tier_follows_a_higher_tier_assignee_never_down(manager, service_desk, sysadmin, expert):
+    incident = incident_in("classified", manager=manager)
+    assert incident.tier == "tier1"
+    incident = services.incident_investigate(incident=incident, user=service_desk, assignee=sysadmin)
+    assert incident.tier == "tier2"
+    incident = services.incident_update(incident=incident, user=manager, data={"assignee": expert})
+    assert incident.tier == "tier3"
+    incident = services.incident_update(incident=incident, user=manager, data={"assignee": service_desk})
+    assert (incident.tier, incident.assignee) == ("tier3", service_desk)

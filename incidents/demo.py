@@ -553,6 +553,11 @@ def ensure_services(*, user, since: datetime) -> tuple[dict[str, Service], int]:
         if demo.slug not in existing and demo.name in by_name:
             existing[demo.slug] = by_name[demo.name]
         if demo.slug in existing:
+            service = existing[demo.slug]
+            if not service.stakeholder_emails:  # the catalogue migration leaves them to each lab
+                service.stakeholder_emails = "\n".join(demo.demo_stakeholders)
+                service._history_user, service._change_reason = user, "demo stakeholders"
+                service.save()
             continue
         service = Service(
             slug=demo.slug,
@@ -560,7 +565,7 @@ def ensure_services(*, user, since: datetime) -> tuple[dict[str, Service], int]:
             description=demo.description,
             owner_group=groups.get(demo.owner),
             criticality=demo.criticality,
-            stakeholder_emails="\n".join(demo.stakeholders),
+            stakeholder_emails="\n".join(demo.demo_stakeholders),
         )
         service._history_user = user
         service._change_reason = "demo data"

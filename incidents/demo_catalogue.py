@@ -7,6 +7,7 @@ import random
 from dataclasses import dataclass
 
 from .choices import Category, HoldReason, IncidentType, Level, ResolutionCode, Role, Source
+from .reference_data import LAB_SERVICES
 
 H = Level.HIGH
 M = Level.MEDIUM
@@ -67,98 +68,8 @@ VENDORS = {"sdr-array": "rfsupport", "antenna-feed": "rfsupport"}  # everything 
 # --- the service catalogue -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DemoService:
-    slug: str
-    name: str
-    description: str
-    owner: str
-    criticality: str
-    stakeholders: tuple[str, ...]
-
-
-SERVICES = (
-    DemoService(
-        "pve-cluster",
-        "Proxmox VE cluster",
-        "Eight-node Proxmox VE cluster (pve-01..pve-08) with HA groups; hosts every lab VM.",
-        Role.SYSADMINS,
-        "high",
-        ("it-ops@lab.example", "heads@lab.example"),
-    ),
-    DemoService(
-        "ceph",
-        "Ceph storage",
-        "Hyper-converged Ceph on the Proxmox nodes: RBD pools for VM disks, CephFS for shared data.",
-        Role.SYSADMINS,
-        "high",
-        ("it-ops@lab.example", "data-office@lab.example"),
-    ),
-    DemoService(
-        "core-network",
-        "Core network",
-        "Core switches, routers, firewall pair, DNS/DHCP and the fibre link to the observatory site.",
-        Role.SYSADMINS,
-        "high",
-        ("it-ops@lab.example", "everyone@lab.example"),
-    ),
-    DemoService(
-        "postgresql",
-        "PostgreSQL cluster",
-        "pg-main with two streaming replicas; holds the observation catalogue and the portal database.",
-        Role.EXPERTS,
-        "high",
-        ("dba@lab.example", "portal-team@lab.example"),
-    ),
-    DemoService(
-        "web-portal",
-        "Lab web portal",
-        "portal.lab.example: proposals, observation schedules, data downloads for collaborators.",
-        Role.EXPERTS,
-        "medium",
-        ("portal-team@lab.example", "users@lab.example"),
-    ),
-    DemoService(
-        "identity-sso",
-        "Identity and SSO",
-        "OpenLDAP pair and Keycloak single sign-on for every lab service.",
-        Role.SECURITY_TEAM,
-        "high",
-        ("it-ops@lab.example", "security@lab.example"),
-    ),
-    DemoService(
-        "jupyterhub",
-        "JupyterHub and compute",
-        "JupyterHub with CPU and GPU profiles on the compute nodes, backed by a Slurm queue.",
-        Role.SYSADMINS,
-        "medium",
-        ("research-computing@lab.example", "users@lab.example"),
-    ),
-    DemoService(
-        "sdr-array",
-        "SDR receiver array",
-        "Four SDR receivers (SDR-1..SDR-4) with GPSDO timing and the acquisition pipeline.",
-        Role.EXPERTS,
-        "high",
-        ("observatory@lab.example", "radio-astronomy@lab.example"),
-    ),
-    DemoService(
-        "antenna-feed",
-        "Antenna feed and LNA",
-        "The 7 m dish: drive and encoders, hydrogen-line and L-band feeds, LNAs and the coax run.",
-        Role.EXPERTS,
-        "medium",
-        ("observatory@lab.example",),
-    ),
-    DemoService(
-        "data-archive",
-        "Data archive and backup",
-        "ZFS observation archive, nightly backups to the tape library and the restore service.",
-        Role.SYSADMINS,
-        "medium",
-        ("data-office@lab.example", "it-ops@lab.example"),
-    ),
-)
+# The lab's catalogue is reference data (seeded by migration); the demo adds its stakeholders.
+SERVICES = LAB_SERVICES
 
 # --- problems (underlying causes several incidents share) -----------------------------------------------
 

@@ -6,6 +6,7 @@ an administrator's edits survive.
 """
 
 import json
+from dataclasses import dataclass
 from datetime import timedelta
 
 from .choices import TIER_GROUPS, IncidentType, Role, Severity, Tier
@@ -162,6 +163,101 @@ RESPONSE_PLANS = {
 }
 
 
+# The lab's service catalogue (seed: Service-Catalog), what incidents hit and reports are about.
+@dataclass(frozen=True)
+class CatalogueService:
+    slug: str
+    name: str
+    description: str
+    owner: str
+    criticality: str
+    demo_stakeholders: tuple[str, ...]  # only `load_demo` fills these in
+
+
+LAB_SERVICES = (
+    CatalogueService(
+        "pve-cluster",
+        "Proxmox VE cluster",
+        "Eight-node Proxmox VE cluster (pve-01..pve-08) with HA groups; hosts every lab VM.",
+        Role.SYSADMINS,
+        "high",
+        ("it-ops@lab.example", "heads@lab.example"),
+    ),
+    CatalogueService(
+        "ceph",
+        "Ceph storage",
+        "Hyper-converged Ceph on the Proxmox nodes: RBD pools for VM disks, CephFS for shared data.",
+        Role.SYSADMINS,
+        "high",
+        ("it-ops@lab.example", "data-office@lab.example"),
+    ),
+    CatalogueService(
+        "core-network",
+        "Core network",
+        "Core switches, routers, firewall pair, DNS/DHCP and the fibre link to the observatory site.",
+        Role.SYSADMINS,
+        "high",
+        ("it-ops@lab.example", "everyone@lab.example"),
+    ),
+    CatalogueService(
+        "postgresql",
+        "PostgreSQL cluster",
+        "pg-main with two streaming replicas; holds the observation catalogue and the portal database.",
+        Role.EXPERTS,
+        "high",
+        ("dba@lab.example", "portal-team@lab.example"),
+    ),
+    CatalogueService(
+        "web-portal",
+        "Lab web portal",
+        "portal.lab.example: proposals, observation schedules, data downloads for collaborators.",
+        Role.EXPERTS,
+        "medium",
+        ("portal-team@lab.example", "users@lab.example"),
+    ),
+    CatalogueService(
+        "identity-sso",
+        "Identity and SSO",
+        "OpenLDAP pair and Keycloak single sign-on for every lab service.",
+        Role.SECURITY_TEAM,
+        "high",
+        ("it-ops@lab.example", "security@lab.example"),
+    ),
+    CatalogueService(
+        "jupyterhub",
+        "JupyterHub and compute",
+        "JupyterHub with CPU and GPU profiles on the compute nodes, backed by a Slurm queue.",
+        Role.SYSADMINS,
+        "medium",
+        ("research-computing@lab.example", "users@lab.example"),
+    ),
+    CatalogueService(
+        "sdr-array",
+        "SDR receiver array",
+        "Four SDR receivers (SDR-1..SDR-4) with GPSDO timing and the acquisition pipeline.",
+        Role.EXPERTS,
+        "high",
+        ("observatory@lab.example", "radio-astronomy@lab.example"),
+    ),
+    CatalogueService(
+        "antenna-feed",
+        "Antenna feed and LNA",
+        "The 7 m dish: drive and encoders, hydrogen-line and L-band feeds, LNAs and the coax run.",
+        Role.EXPERTS,
+        "medium",
+        ("observatory@lab.example",),
+    ),
+    CatalogueService(
+        "data-archive",
+        "Data archive and backup",
+        "ZFS observation archive, nightly backups to the tape library and the restore service.",
+        Role.SYSADMINS,
+        "medium",
+        ("data-office@lab.example", "it-ops@lab.example"),
+    ),
+)
+
+
 def seed_reference_data(apps) -> None:
     """Create the role groups with their permissions, the tiers, SLA policies and response plans."""
     from django.contrib.auth.management import create_permissions
@@ -241,4 +337,24 @@ def seed_alert_intake(apps) -> None:
         interval, _ = IntervalSchedule.objects.get_or_create(every=days, period="days")
         PeriodicTask.objects.get_or_create(
             name=name, defaults={"task": task, "interval": interval, "args": json.dumps([])}
+        )
+
+
+def seed_service_catalogue(apps) -> None:
+    """The lab's services, without stakeholder addresses (those are each installation's own)."""
+    Group = apps.get_model("auth", "Group")
+    Service = apps.get_model("incidents", "Service")
+    groups = {g.name: g for g in Group.objects.filter(name__in=Role.ALL)}
+    taken = set(Service.objects.values_list("slug", flat=True)) | set(
+        Service.objects.values_list("name", flat=True)
+    )
+    for entry in LAB_SERVICES:
+        if entry.slug in taken or entry.name in taken:
+            continue
+        Service.objects.create(
+            slug=entry.slug,
+            name=entry.name,
+            description=entry.description,
+            owner_group=groups.get(entry.owner),
+            criticality=entry.criticality,
         )

@@ -420,11 +420,18 @@ def incident_classify(
 
 
 def _copy_response_plan(incident: Incident) -> None:
+    """Copy the runbook of the incident's type onto it as a checklist. Reclassifying to another type adds
+    that type's steps after the ones already there (ticked steps stay as they are)."""
     plan = ResponsePlan.objects.filter(incident_type=incident.incident_type).prefetch_related("steps").first()
-    if plan is None or incident.checklist.exists():
+    if plan is None:
         return
+    existing = list(incident.checklist.values_list("text", "order"))
+    have = {text for text, _ in existing}
+    offset = max((order for _, order in existing), default=0)
     ChecklistItem.objects.bulk_create(
-        ChecklistItem(incident=incident, order=step.order, text=step.text) for step in plan.steps.all()
+        ChecklistItem(incident=incident, order=offset + step.order, text=step.text)
+        for step in plan.steps.all()
+        if step.text not in have
     )
 
 
@@ -616,20 +623,26 @@ def problem_create(*, user, title: str, description: str = "", workaround: str =
 # --- reference data --------------------------------------------------------------------------------------
 
 
+# Far beyond any target the seed gives (72 h at most); due times computed from it stay within the calendar.
+MAX_SLA_TARGET = timedelta(days=365)
+
+
 @transaction.atomic
 def sla_policy_update(
     *, policy: SlaPolicy, user, response_target: timedelta, resolution_target: timedelta
 ) -> SlaPolicy:
     """Change one severity's targets (seed 3.1 defaults: S1 15 min / 4 h, S2 30 min / 8 h, S3 4 h / 24 h,
-    S4 24 h / 72 h). Incident Managers only (`incidents.change_slapolicy`); both targets positive and the
-    resolution target no shorter than the response target. Incidents already classified keep their due
-    times until their severity changes or they leave hold."""
+    S4 24 h / 72 h). Incident Managers only (`incidents.change_slapolicy`); both targets positive, at most
+    `MAX_SLA_TARGET`, and the resolution target no shorter than the response target. Incidents already
+    classified keep their due times until their severity changes or they leave hold."""
     if not user.has_perm("incidents.change_slapolicy"):
         raise PermissionDenied("Only Incident Managers may change SLA policies.")
     errors: dict = {}
     for field, value in (("response_target", response_target), ("resolution_target", resolution_target)):
         if value is None or value <= timedelta(0):
             errors.setdefault(field, []).append("Must be a positive duration.")
+        elif value > MAX_SLA_TARGET:
+            errors.setdefault(field, []).append(f"At most {MAX_SLA_TARGET.days} days.")
     if not errors and resolution_target < response_target:
         errors["resolution_target"] = ["Cannot be shorter than the response target."]
     _raise_if(errors)

@@ -221,3 +221,26 @@ def test_the_tier_follows_a_higher_tier_assignee_never_down(manager, service_des
     assert incident.tier == "tier3"
     incident = services.incident_update(incident=incident, user=manager, data={"assignee": service_desk})
     assert (incident.tier, incident.assignee) == ("tier3", service_desk)
+
+
+def test_reclassifying_to_another_type_adds_its_runbook(manager):
+    incident = incident_in("investigating", manager=manager, incident_type="network_outage")
+    network_steps = list(incident.checklist.values_list("text", flat=True))
+    services.checklist_item_done(item=incident.checklist.first(), user=manager)
+    incident = services.incident_classify(
+        incident=incident,
+        user=manager,
+        category="application",
+        urgency="high",
+        impact="high",
+        incident_type="database_unavailable",
+    )
+    database_steps = list(
+        ResponsePlan.objects.get(incident_type="database_unavailable").steps.values_list("text", flat=True)
+    )
+    assert list(incident.checklist.values_list("text", flat=True)) == network_steps + database_steps
+    assert incident.checklist.filter(done_at__isnull=False).count() == 1
+    services.incident_classify(
+        incident=incident, user=manager, category="application", urgency="high", impact="high"
+    )
+    assert incident.checklist.count() == len(network_steps) + len(database_steps), "same type: nothing added"

@@ -268,6 +268,7 @@ class Notification(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True, editable=False, help_text="Being sent until.")
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -4,11 +4,15 @@ services' and come back as 400/403/409 through `incidents.api.errors`."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from incidents.api.serializers import KeyRelatedField
 from incidents.choices import Tier
 
 from ..choices import Clock, EventKind, Level, OnCallTarget, RotationKind
@@ -16,6 +20,8 @@ from ..models import EscalationEvent
 
 User = get_user_model()
 USERNAME = User.USERNAME_FIELD
+MAX_ORDER = 32767  # EscalationStep.order is a PositiveSmallIntegerField
+ON_CALL_HORIZON = timedelta(days=100 * 365)
 
 
 # --- policies -------------------------------------------------------------------------------------------
@@ -26,7 +32,10 @@ class EscalationStepSerializer(serializers.Serializer):
     logging), at which level, and whom it notifies."""
 
     order = serializers.IntegerField(
-        min_value=0, required=False, help_text="Position in the policy; defaults to the position in the list."
+        min_value=0,
+        max_value=MAX_ORDER,
+        required=False,
+        help_text="Position in the policy; defaults to the position in the list.",
     )
     clock = serializers.ChoiceField(choices=Clock.choices)
     percent = serializers.IntegerField(
@@ -42,7 +51,7 @@ class EscalationStepSerializer(serializers.Serializer):
         help_text='Or: fire this long after logging, for example "00:30:00" (give percent or offset).',
     )
     level = serializers.ChoiceField(choices=Level.choices)
-    notify_group = serializers.SlugRelatedField(
+    notify_group = KeyRelatedField(
         slug_field="name",
         queryset=Group.objects.all(),
         required=False,
@@ -72,6 +81,12 @@ class EscalationPolicyUpdateSerializer(serializers.Serializer):
 
 class OnCallQuerySerializer(serializers.Serializer):
     at = serializers.DateTimeField(required=False, help_text="ISO 8601 moment; defaults to now.")
+
+    def validate_at(self, value):
+        # Shifts around a moment at the calendar's edge (year 9999) would end past it.
+        if abs(value - timezone.now()) > ON_CALL_HORIZON:
+            raise serializers.ValidationError(f"Must be within {ON_CALL_HORIZON.days // 365} years of now.")
+        return value
 
 
 class OnCallSerializer(serializers.Serializer):
@@ -125,7 +140,7 @@ class EscalationEventSerializer(serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=EventKind.choices)
     from_tier = TierOrBlankField(help_text="Functional escalations only.")
     to_tier = TierOrBlankField(help_text="Functional escalations only.")
-    actor = serializers.SlugRelatedField(slug_field=USERNAME, read_only=True)
+    actor = serializers.SlugRelatedField(slug_field=USERNAME, read_only=True, allow_null=True)
 
     class Meta:
         model = EscalationEvent

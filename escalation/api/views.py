@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from incidents import selectors as incident_selectors
 from incidents.api.serializers import ErrorSerializer, IncidentSerializer
-from incidents.api.views import E400, E403, E404
+from incidents.api.views import E400, E403, E404, LOOKUP_VALUE_REGEX
 
 from .. import selectors, services
 from . import serializers as s
@@ -47,6 +47,7 @@ E409 = OpenApiResponse(
 class EscalationPolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = s.EscalationPolicySerializer
     lookup_field = "severity"
+    lookup_value_regex = LOOKUP_VALUE_REGEX
     filter_backends = []
     pagination_class = None
 
@@ -90,6 +91,7 @@ class IncidentEscalationViewSet(viewsets.GenericViewSet):
     """Escalation actions on one incident: functional escalation, major status, status updates."""
 
     lookup_field = "number"
+    lookup_value_regex = LOOKUP_VALUE_REGEX
     serializer_class = IncidentSerializer
     filter_backends = []
     pagination_class = None
@@ -132,7 +134,7 @@ class IncidentEscalationViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="Send a status update to the service's stakeholders",
         request=s.StatusUpdateInputSerializer,
-        responses={200: IncidentSerializer, 400: E400, 403: E403, 404: E404},
+        responses={200: IncidentSerializer, 400: E400, 403: E403, 404: E404, 409: E409},
     )
     @action(detail=True, methods=["post"], url_path="status-update", url_name="status-update")
     def status_update(self, request, number=None):

@@ -12,14 +12,14 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from ..choices import Channel, DeliveryStatus, Template
 from ..models import Notification, Webhook
 
 MAX_ATTEMPTS = 8
+CLAIM_LEASE = timedelta(minutes=2)  # longer than any send may take (webhook timeouts are seconds)
 DISABLE_AFTER = 10  # consecutive failed attempts before a webhook is switched off
 SIGNATURE_HEADER = "X-Itsm-Signature"
 
@@ -78,48 +78,49 @@ def _send(notification: Notification) -> None:
 
 
 def deliver(*, notification_id: int) -> tuple[str, timedelta | None]:
-    """Send one notification. Returns its status and, after a failure worth retrying, the delay."""
-    with transaction.atomic():
-        notification = (
-            Notification.objects.select_for_update(of=("self",))
-            .select_related("webhook", "incident__service")
-            .filter(pk=notification_id)
-            .first()
-        )
-        if notification is None or notification.status != DeliveryStatus.PENDING:
-            return (notification.status if notification else "missing"), None
-        hook = notification.webhook
-        if notification.channel == Channel.WEBHOOK and (hook is None or not hook.is_active):
-            notification.status, notification.last_error = (
-                DeliveryStatus.FAILED,
-                "webhook removed or disabled",
-            )
-            notification.save(update_fields=["status", "last_error"])
-            return notification.status, None
-        notification.attempts += 1
-        try:
-            _send(notification)
-        except (OSError, urllib.error.URLError, RuntimeError, ValueError) as exc:
-            notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if notification.attempts >= MAX_ATTEMPTS:
-                notification.status = DeliveryStatus.FAILED
-                retry_in = None
-            else:
-                retry_in = backoff(notification.attempts)
-                notification.next_attempt_at = timezone.now() + retry_in
-            notification.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
-            if hook is not None:
-                _count_failure(hook, notification.last_error)
-            return notification.status, retry_in
-        notification.status, notification.sent_at, notification.last_error = (
-            DeliveryStatus.SENT,
-            timezone.now(),
-            "",
-        )
-        notification.save(update_fields=["attempts", "status", "sent_at", "last_error"])
-        if hook is not None and hook.consecutive_failures:
-            Webhook.objects.filter(pk=hook.pk).update(consecutive_failures=0)
+    """Send one notification. Returns its status and, after a failure worth retrying, the delay.
+
+    The row is claimed with a lease before sending and no transaction is held while the mail server or
+    webhook answers (on SQLite that would block every other writer). A second task for the same row finds
+    it claimed or sent and does nothing; a worker that dies mid-send leaves the lease to expire, and the
+    sweep then sends it again."""
+    now = timezone.now()
+    claimed = (
+        Notification.objects.filter(pk=notification_id, status=DeliveryStatus.PENDING)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(claimed_until=now + CLAIM_LEASE, attempts=F("attempts") + 1)
+    )
+    notification = (
+        Notification.objects.select_related("webhook", "incident__service").filter(pk=notification_id).first()
+    )
+    if notification is None:
+        return "missing", None
+    if not claimed:
         return notification.status, None
+    hook = notification.webhook
+    if notification.channel == Channel.WEBHOOK and (hook is None or not hook.is_active):
+        _finish(notification, status=DeliveryStatus.FAILED, last_error="webhook removed or disabled")
+        return DeliveryStatus.FAILED, None
+    try:
+        _send(notification)
+    except (OSError, urllib.error.URLError, RuntimeError, ValueError) as exc:
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        retry_in = backoff(notification.attempts) if notification.attempts < MAX_ATTEMPTS else None
+        status = DeliveryStatus.PENDING if retry_in else DeliveryStatus.FAILED
+        _finish(
+            notification, status=status, last_error=error, next_attempt_at=now + (retry_in or timedelta())
+        )
+        if hook is not None:
+            _count_failure(hook, error)
+        return status, retry_in
+    _finish(notification, status=DeliveryStatus.SENT, last_error="", sent_at=timezone.now())
+    if hook is not None and hook.consecutive_failures:
+        Webhook.objects.filter(pk=hook.pk).update(consecutive_failures=0)
+    return DeliveryStatus.SENT, None
+
+
+def _finish(notification: Notification, **fields) -> None:
+    Notification.objects.filter(pk=notification.pk).update(claimed_until=None, **fields)
 
 
 def _count_failure(hook: Webhook, error: str) -> None:

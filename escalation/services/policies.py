@@ -28,6 +28,9 @@ STEP_FIELDS = (
     "notify_oncall",
 )
 
+# An escalation a year after logging is no escalation; beyond, its due time could leave the calendar.
+MAX_OFFSET = timedelta(days=365)
+
 
 def step_errors(spec: Mapping) -> list[str]:
     """What is wrong with one step: it fires at a percentage of its clock's target *or* at a fixed offset
@@ -41,8 +44,8 @@ def step_errors(spec: Mapping) -> list[str]:
         errors.append("Give either a percentage of the clock's target or a fixed offset, not both.")
     elif percent is not None and not 1 <= percent <= 1000:
         errors.append("percent must be between 1 and 1000.")
-    elif offset is not None and offset <= timedelta(0):
-        errors.append("offset must be a positive duration.")
+    elif offset is not None and not timedelta(0) < offset <= MAX_OFFSET:
+        errors.append(f"offset must be a positive duration of at most {MAX_OFFSET.days} days.")
     if spec.get("level") not in Level.values:
         errors.append("level must be 1 (team lead), 2 (incident manager on duty) or 3 (management).")
     if (spec.get("notify_oncall") or "") not in OnCallTarget.values:

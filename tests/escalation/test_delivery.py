@@ -96,3 +96,18 @@ def test_sweep_requeues_only_due_pending_rows(manager):
         assert services.requeue_pending() == 1
         Notification.objects.filter(pk=row.pk).update(status="sent")
         assert services.requeue_pending() == 0
+
+
+def test_a_row_being_sent_elsewhere_is_left_alone_until_its_lease_expires(manager):
+    incident = incident_in("investigating", manager=manager, urgency="low", impact="low")
+    [row] = services.notify(
+        incident=incident, template=Template.STATUS_UPDATE, emails=["a@lab.example"], extra={"message": "m"}
+    )
+    Notification.objects.filter(pk=row.pk).update(claimed_until=timezone.now() + timedelta(minutes=2))
+    assert services.deliver(notification_id=row.pk) == ("pending", None)
+    assert mail.outbox == []
+    with time_machine.travel(timezone.now() + timedelta(minutes=3), tick=False):  # that worker died
+        assert services.deliver(notification_id=row.pk) == ("sent", None)
+    assert len(mail.outbox) == 1
+    row.refresh_from_db()
+    assert row.claimed_until is None and row.attempts == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -17,6 +18,7 @@ from .hierarchical import missed_breaches, overdue
 from .notifications import notify, queue_delivery, users_of
 
 logger = logging.getLogger(__name__)
+REPORT_AGAIN_AFTER = 24 * 3600  # seconds
 
 
 def requeue_pending(*, now: datetime | None = None, limit: int = 500) -> int:
@@ -36,18 +38,22 @@ def requeue_pending(*, now: datetime | None = None, limit: int = 500) -> int:
 
 def watchdog(*, now: datetime | None = None) -> dict:
     """Report to the Incident Managers (and the error log) escalations more than 5 minutes late and
-    breached incidents whose final escalation never fired."""
+    breached incidents whose final escalation never fired. Each incident is reported once a day at most,
+    so a lasting problem does not mail the managers every 10 minutes; the error log says it every time."""
     now = now or timezone.now()
     late = list(overdue(now=now).values_list("incident__number", flat=True)[:100])
     missed = list(missed_breaches(now=now).values_list("number", flat=True)[:100])
-    if late or missed:
+    if not (late or missed):
+        return {"late": late, "missed_breaches": missed, "reported": []}
+    logger.error("Escalation watchdog: late %s; breached without final escalation %s", late, missed)
+    fresh = [n for n in dict.fromkeys(late + missed) if cache.add(f"watchdog:{n}", True, REPORT_AGAIN_AFTER)]
+    if fresh:
         lines = []
-        if late:
-            lines.append(f"Escalations more than 5 minutes late: {', '.join(late)}.")
-        if missed:
-            lines.append(f"Breached incidents with no final escalation: {', '.join(missed)}.")
+        if late_fresh := [n for n in late if n in fresh]:
+            lines.append(f"Escalations more than 5 minutes late: {', '.join(late_fresh)}.")
+        if missed_fresh := [n for n in missed if n in fresh]:
+            lines.append(f"Breached incidents with no final escalation: {', '.join(missed_fresh)}.")
         body = "\n".join(lines) + "\nCheck that the Celery worker and beat are running."
-        logger.error("Escalation watchdog: %s", " ".join(lines))
         with transaction.atomic():
             notify(
                 incident=None,
@@ -55,4 +61,4 @@ def watchdog(*, now: datetime | None = None) -> dict:
                 users=users_of([Role.INCIDENT_MANAGERS]),
                 extra={"subject": "itsm watchdog: escalations need attention", "body": body},
             )
-    return {"late": late, "missed_breaches": missed}
+    return {"late": late, "missed_breaches": missed, "reported": fresh}

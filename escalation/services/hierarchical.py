@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from incidents import services as incident_services
@@ -205,19 +205,23 @@ def overdue(*, now: datetime | None = None, grace: timedelta = timedelta(minutes
     return IncidentEscalation.objects.filter(next_escalation_at__lt=now - grace).select_related("incident")
 
 
-def missed_breaches(*, now: datetime | None = None):
-    """Open incidents past their resolution due time whose policy's 100% resolution step has not fired:
-    the breach is real but escalation did not tell anyone."""
+def missed_breaches(*, now: datetime | None = None, grace: timedelta = timedelta(minutes=5)):
+    """Open incidents past a due time (response or resolution) whose policy has a 100% step for that
+    clock which has not fired: the breach is real, but escalation did not tell anyone."""
     now = now or timezone.now()
-    final_steps = EscalationStep.objects.filter(
-        policy__severity=OuterRef("severity"), clock=Clock.RESOLUTION, percent__gte=100
-    )
-    fired = EscalationEvent.objects.filter(
-        incident=OuterRef("pk"), step__clock=Clock.RESOLUTION, step__percent__gte=100
-    )
-    return (
-        Incident.objects.resolution_breached(now)
-        .filter(state__in=RESOLUTION_RUNNING, resolution_due_at__lt=now - timedelta(minutes=5))
-        .filter(Exists(final_steps))
-        .exclude(Exists(fired))
+    late = now - grace
+
+    def unnoticed(clock: str):
+        final_steps = EscalationStep.objects.filter(
+            policy__severity=OuterRef("severity"), clock=clock, percent__gte=100
+        )
+        fired = EscalationEvent.objects.filter(
+            incident=OuterRef("pk"), step__clock=clock, step__percent__gte=100
+        )
+        return Exists(final_steps) & ~Exists(fired)
+
+    response = Q(first_response_at__isnull=True, state__in=RESPONSE_RUNNING, response_due_at__lt=late)
+    resolution = Q(resolved_at__isnull=True, state__in=RESOLUTION_RUNNING, resolution_due_at__lt=late)
+    return Incident.objects.filter(
+        (response & unnoticed(Clock.RESPONSE)) | (resolution & unnoticed(Clock.RESOLUTION))
     )

@@ -9,6 +9,9 @@ from incidents.choices import Tier
 
 from .choices import DeliveryStatus, RotationKind
 from .models import Notification, Rotation, RotationMember
+from .services import sweep
+
+HISTORY_DAYS = 400  # the demo replays about six months; the rota starts before that
 
 # rotation kind: (name, demo usernames in shift order, shift length)
 ROTATIONS = {
@@ -20,8 +23,9 @@ ROTATIONS = {
 }
 
 
-def load_demo_escalation(*, users: dict, history_before) -> None:
-    start = timezone.localdate() - timedelta(days=60)
+def demo_rotations(*, users: dict) -> None:
+    """A rota for every tier and the Incident Managers, starting well before the replayed history."""
+    start = timezone.localdate() - timedelta(days=HISTORY_DAYS)
     for kind, (name, usernames, shift) in ROTATIONS.items():
         rotation, created = Rotation.objects.get_or_create(
             kind=kind,
@@ -39,8 +43,14 @@ def load_demo_escalation(*, users: dict, history_before) -> None:
                 for i, u in enumerate(usernames)
                 if u in users
             )
-    if history_before is not None:
-        # Messages of the replayed past would reach nobody in time: keep them on record, unsent.
-        Notification.objects.filter(status=DeliveryStatus.PENDING, created_at__lt=history_before).update(
-            status=DeliveryStatus.SKIPPED, last_error="replayed demo history"
-        )
+
+
+def settle_demo_history(*, history_before) -> None:
+    """After the replay: fire what is overdue now, then keep every message of it on record, unsent (they
+    would reach nobody in time, and a demo must not flood the console on its first start)."""
+    if history_before is None:
+        return
+    sweep()
+    Notification.objects.filter(status=DeliveryStatus.PENDING, created_at__lte=timezone.now()).update(
+        status=DeliveryStatus.SKIPPED, last_error="replayed demo history"
+    )

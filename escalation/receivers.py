@@ -3,10 +3,17 @@ calls escalation services, inside the incident's transaction."""
 
 from django.dispatch import receiver
 
-from incidents.signals import demo_data_loaded, incident_created, incident_transitioned
+from incidents.signals import (
+    demo_data_loaded,
+    demo_staff_ready,
+    demo_time_passed,
+    incident_created,
+    incident_transitioned,
+)
 
 from . import services
 from .choices import WebhookEvent
+from .models import IncidentEscalation
 
 
 @receiver(incident_transitioned, dispatch_uid="escalation.on_transition")
@@ -30,11 +37,24 @@ def on_transition(sender, incident, transition, from_state, user, **kwargs):
         services.on_closed(incident=incident)
 
 
+@receiver(demo_staff_ready, dispatch_uid="escalation.on_demo_staff_ready")
+def on_demo_staff_ready(sender, users, **kwargs):
+    from .demo import demo_rotations
+
+    demo_rotations(users=users)
+
+
+@receiver(demo_time_passed, dispatch_uid="escalation.on_demo_time_passed")
+def on_demo_time_passed(sender, incident, now, **kwargs):
+    if IncidentEscalation.objects.filter(incident=incident, next_escalation_at__lte=now).exists():
+        services.fire_due(incident_id=incident.pk, now=now)
+
+
 @receiver(demo_data_loaded, dispatch_uid="escalation.on_demo_data_loaded")
 def on_demo_data_loaded(sender, users, history_before, **kwargs):
-    from .demo import load_demo_escalation
+    from .demo import settle_demo_history
 
-    load_demo_escalation(users=users, history_before=history_before)
+    settle_demo_history(history_before=history_before)
 
 
 @receiver(incident_created, dispatch_uid="escalation.on_created")

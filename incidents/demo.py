@@ -68,7 +68,7 @@ from .demo_catalogue import (
 from .exceptions import ValidationError
 from .models import ChecklistItem, Incident, Problem, ResponsePlan, Service, SlaPolicy
 from .rules import severity_for
-from .signals import demo_data_loaded
+from .signals import demo_data_loaded, demo_staff_ready, demo_time_passed
 
 User = get_user_model()
 
@@ -593,6 +593,8 @@ class Loader:
                 if moment >= self.now:  # never write the future
                     raise AssertionError(f"demo step {op.kind} planned in the future ({moment:%Y-%m-%d})")
                 traveller.move_to(moment)
+                if incident is not None:
+                    demo_time_passed.send(sender=Incident, incident=incident, now=moment)
                 incident = getattr(self, f"_{op.kind}")(incident, self.users[op.actor], story, **op.args)
         story.incident = incident
         return incident
@@ -713,6 +715,7 @@ def load_demo(
     with transaction.atomic():
         users, logins = ensure_users(password=password, since=since)
         catalogue, services_created = ensure_services(user=users["admin"], since=since)
+        demo_staff_ready.send(sender=Incident, users=users)
 
     existing = Incident.objects.count()
     created = problems_created = 0

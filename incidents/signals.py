@@ -13,6 +13,11 @@ incident_transitioned = Signal()
 incident_created = Signal()
 # kwargs: incident, user, changed (list of field names)
 incident_updated = Signal()
+# kwargs: users (demo username → User). Sent by `load_demo` before it replays history (rotas, ...).
+demo_staff_ready = Signal()
+# kwargs: incident, now. Sent by `load_demo` as its replay moves an incident's clock forward, so other apps
+# can do what their workers would have done by then (fire due escalations).
+demo_time_passed = Signal()
 # kwargs: users (demo username → User), history_before (real time the replayed history ends, or None when
 # no history was generated). Sent by `load_demo` so other apps add their demo data (rotations, ...).
 demo_data_loaded = Signal()

@@ -503,6 +503,26 @@ class Result:
     incidents_created: int
     incidents_existing: int
     problems_created: int
+    alert_token: str = ""  # the demo Alertmanager source's token, when this run created it
+
+
+def ensure_alert_source(*, user) -> str:
+    """An Alertmanager source for the lab's Prometheus; returns its token when created (it is stored only
+    as a hash, so later runs cannot show it again)."""
+    from .alerts import alert_source_issue_token
+    from .models import AlertSource
+
+    if AlertSource.objects.filter(slug="prometheus").exists():
+        return ""
+    source = AlertSource(
+        name="Prometheus (lab)",
+        slug="prometheus",
+        default_service=Service.objects.filter(slug="pve-cluster").first(),
+        auto_resolve=True,
+    )
+    source._history_user = user
+    source.save()
+    return alert_source_issue_token(source=source, user=user)
 
 
 def ensure_users(*, password: str, since: datetime) -> tuple[dict[str, User], list[Login]]:
@@ -716,6 +736,7 @@ def load_demo(
         users, logins = ensure_users(password=password, since=since)
         catalogue, services_created = ensure_services(user=users["admin"], since=since)
         demo_staff_ready.send(sender=Incident, users=users)
+        alert_token = ensure_alert_source(user=users["admin"])
 
     existing = Incident.objects.count()
     created = problems_created = 0
@@ -733,4 +754,4 @@ def load_demo(
     else:
         with transaction.atomic():
             demo_data_loaded.send(sender=Incident, users=users, history_before=None)
-    return Result(logins, services_created, created, existing, problems_created)
+    return Result(logins, services_created, created, existing, problems_created, alert_token)

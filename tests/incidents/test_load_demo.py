@@ -89,3 +89,14 @@ def test_logins_table_names_every_role_and_a_token(reference_data, capsys):
 def test_bad_incident_count_is_a_command_error(db, count):
     with pytest.raises(CommandError, match="--incidents"):
         call_command("load_demo", incidents=count, quiet=True)
+
+
+def test_the_demo_prometheus_source_takes_alerts_with_the_printed_token(reference_data, capsys):
+    from incidents.alerts import alert_source_authenticate
+
+    call_command("load_demo", incidents=0)
+    line = next(line for line in capsys.readouterr().out.splitlines() if "Alertmanager source" in line)
+    token = line.split("Bearer ")[1].split("'")[0]
+    assert alert_source_authenticate(token).slug == "prometheus"
+    call_command("load_demo", incidents=0)
+    assert "Alertmanager source" not in capsys.readouterr().out  # the token is never shown twice

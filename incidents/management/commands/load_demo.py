@@ -73,6 +73,11 @@ class Command(BaseCommand):
         if result.services_created:
             self.stdout.write(f"Added {result.services_created} services to the catalogue.")
         self._print_logins(result.logins)
+        if result.alert_token:
+            self.stdout.write(
+                f"\nAlertmanager source 'prometheus': POST /api/v1/alerts/alertmanager/ with "
+                f"'Authorization: Bearer {result.alert_token}' (shown once; admin issues new ones)."
+            )
 
     def _print_logins(self, logins):
         rows = [("username", "role", "password", "API token")]

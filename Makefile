@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve test lint format migrate demo clean
+.PHONY: install run serve test fuzz lint format migrate demo clean
 
 # (Re)install whenever pyproject.toml changes.
 $(INSTALLED): pyproject.toml
@@ -40,6 +40,13 @@ run: demo
 test: install
 	$(BIN)/pytest
 
+# The API fuzz test (part of `make test`, with few examples) at length, from a new seed each run: FUZZ_SEED
+# and FUZZ_EXAMPLES override (a failure prints the values that replay it); DATABASE_URL=postgres://... too.
+FUZZ_EXAMPLES ?= 500
+FUZZ_SEED ?= random
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) $(BIN)/pytest tests/test_api_fuzz.py
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -49,4 +56,4 @@ format: install
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) var db.sqlite3 .pytest_cache .ruff_cache
+	rm -rf $(VENV) var db.sqlite3 .pytest_cache .ruff_cache .hypothesis

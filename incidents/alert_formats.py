@@ -280,6 +280,10 @@ def _labels(value, path: str, errors: _Errors, *, required: bool = False) -> dic
         return {}
     labels = {}
     for name, item in value.items():
+        # The name first: it becomes part of the error's path, and the error is stored with the payload.
+        if _storable(name):
+            errors.add(path, f"A name: {_storable(name)}")
+            continue
         if isinstance(item, bool):
             item = "true" if item else "false"
         elif isinstance(item, int | float):
@@ -288,9 +292,6 @@ def _labels(value, path: str, errors: _Errors, *, required: bool = False) -> dic
             item = ""
         if not isinstance(item, str):
             errors.add(f"{path}.{name}", "Expected a string.")
-            continue
-        if _storable(name):
-            errors.add(path, f"A name: {_storable(name)}")
             continue
         if _storable(item):
             errors.add(f"{path}.{name}", _storable(item))

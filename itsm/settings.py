@@ -120,7 +120,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "incidents.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "incidents.api.errors.exception_handler",
     # Per-user and per-address limits; 429 with Retry-After beyond them. Counted in the cache (CACHE_URL).
     "DEFAULT_THROTTLE_CLASSES": [
@@ -142,6 +142,9 @@ SPECTACULAR_SETTINGS = {
     # Choice sets shared by several fields get one schema name (urgency/impact/criticality share a scale).
     "ENUM_NAME_OVERRIDES": {
         "LevelEnum": "incidents.choices.Level",
+        # Escalation levels (1-3) are another "level": without their own name they would silently take
+        # LevelEnum's (high/medium/low) in the schema.
+        "EscalationLevelEnum": "escalation.choices.Level",
         "StateEnum": "incidents.choices.State",
         "HoldReasonEnum": "incidents.choices.HoldReason",
         "AlertStatusEnum": "incidents.choices.AlertStatus",

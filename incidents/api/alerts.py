@@ -108,6 +108,7 @@ class AlertIntakeView(APIView):
     permission_classes = [IsAlertSource]
     throttle_classes = [AlertSourceRateThrottle]
     parser_classes = [JSONParser]  # for the schema: the body is read raw, bounded, and parsed by the service
+    reads_raw_body = True  # so whatever the Content-Type, never a 415 (incidents.api.schema)
     kind: str = ""
 
     def post(self, request):

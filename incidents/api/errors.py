@@ -7,13 +7,17 @@
 - any other `Conflict` → 409 with its code;
 - `PayloadTooLarge` → 413, code `payload_too_large`;
 - `Http404` → 404; missing or bad credentials → 401; unparsable bodies → 400 `parse_error`.
+
+Errors Django answers before a view runs (a URL no route matches, a request it refuses, a crash) take the
+same shape under `/api/`: `not_found`, `bad_request` and `server_error` are the project's handlers.
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -78,3 +82,33 @@ def _summary(errors: dict) -> str:
             text = "invalid."
         parts.append(text if field == _non_field() else f"{field}: {text}")
     return "Invalid input. " + " ".join(parts) if parts else "Invalid input."
+
+
+# --- Django's handlers (itsm.urls): the same body for the API's paths, Django's pages elsewhere ------------
+
+API_PREFIX = "/api/"
+
+
+def _is_api(request) -> bool:
+    return request.path_info.startswith(API_PREFIX)
+
+
+def not_found(request, exception=None):
+    if _is_api(request):
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=status.HTTP_404_NOT_FOUND)
+    return defaults.page_not_found(request, exception)
+
+
+def bad_request(request, exception=None):
+    if _is_api(request):
+        return JsonResponse(
+            {"detail": "Bad request.", "code": "bad_request"}, status=status.HTTP_400_BAD_REQUEST
+        )
+    return defaults.bad_request(request, exception)
+
+
+def server_error(request):
+    if _is_api(request):
+        body = {"detail": "Server error: the request could not be completed.", "code": "server_error"}
+        return JsonResponse(body, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+    return defaults.server_error(request)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from incidents import services
@@ -35,13 +36,26 @@ READ_ONLY_MESSAGE = "Read-only: this field changes only through the incident's t
 # --- errors (for the schema; the bodies are built by incidents.api.errors) ------------------------------
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "array", "items": {"type": "string"}},
+            {"type": "object", "additionalProperties": {}},
+        ]
+    }
+)
+class FieldErrorsField(serializers.JSONField):
+    """A field's messages, or, for nested input (a list of steps, an object), its errors nested alike:
+    `{"steps": {"0": {"level": ["This field is required."]}}}`."""
+
+
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
     code = serializers.CharField()
     errors = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
+        child=FieldErrorsField(),
         required=False,
-        help_text="Field name → messages; only for invalid input.",
+        help_text="Field name → messages (nested for nested input); only for invalid input.",
     )
 
 
@@ -56,7 +70,7 @@ class TransitionErrorSerializer(serializers.Serializer):
 
 
 class ServiceSerializer(serializers.ModelSerializer):
-    owner_group = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    owner_group = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
 
     class Meta:
         model = Service
@@ -77,14 +91,32 @@ class SlaPolicySerializer(serializers.ModelSerializer):
 # --- incidents ------------------------------------------------------------------------------------------
 
 
+def _choice_or_blank(choices):
+    """A read-only choice that may still be "" (not classified yet, never on hold, ...). Declared, because a
+    ModelSerializer drops `allow_blank` from read-only fields and the schema would then forbid ""."""
+    return serializers.ChoiceField(choices=choices.choices, allow_blank=True, read_only=True)
+
+
+def _key_or_null(slug_field: str):
+    """A related row by its human key, or null when there is none."""
+    return serializers.SlugRelatedField(slug_field=slug_field, read_only=True, allow_null=True)
+
+
 class IncidentSerializer(serializers.ModelSerializer):
     """An incident as the API names it; related rows by their human keys."""
 
-    service = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    assignee = serializers.SlugRelatedField(slug_field=USERNAME, read_only=True)
-    reporter = serializers.SlugRelatedField(slug_field=USERNAME, read_only=True)
-    problem = serializers.SlugRelatedField(slug_field="number", read_only=True)
-    parent = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    service = _key_or_null("slug")
+    assignee = _key_or_null(USERNAME)
+    reporter = _key_or_null(USERNAME)
+    problem = _key_or_null("number")
+    parent = _key_or_null("number")
+    category = _choice_or_blank(Category)
+    incident_type = _choice_or_blank(IncidentType)
+    urgency = _choice_or_blank(Level)
+    impact = _choice_or_blank(Level)
+    severity = _choice_or_blank(Severity)
+    on_hold_reason = _choice_or_blank(HoldReason)
+    resolution_code = _choice_or_blank(ResolutionCode)
     response_breached = serializers.BooleanField(read_only=True)
     resolution_breached = serializers.BooleanField(read_only=True)
 
@@ -127,14 +159,26 @@ class IncidentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class KeyRelatedField(serializers.SlugRelatedField):
+    """A related row named by its key (slug, username, number). A key with a NUL character names nothing,
+    and PostgreSQL refuses one in a query: a field error before the lookup, like DRF's text fields give."""
+
+    default_error_messages = {"null_characters": "Null characters are not allowed."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("null_characters")
+        return super().to_internal_value(data)
+
+
 def _service_field(**kwargs):
     kwargs.setdefault("help_text", "Service slug.")
-    return serializers.SlugRelatedField(slug_field="slug", queryset=Service.objects.all(), **kwargs)
+    return KeyRelatedField(slug_field="slug", queryset=Service.objects.all(), **kwargs)
 
 
 def _user_field(**kwargs):
     kwargs.setdefault("help_text", "Username.")
-    return serializers.SlugRelatedField(slug_field=USERNAME, queryset=User.objects.all(), **kwargs)
+    return KeyRelatedField(slug_field=USERNAME, queryset=User.objects.all(), **kwargs)
 
 
 class IncidentCreateSerializer(serializers.Serializer):
@@ -158,11 +202,11 @@ class IncidentUpdateSerializer(serializers.Serializer):
     source = serializers.ChoiceField(choices=Source.choices)
     detected_at = serializers.DateTimeField()
     assignee = _user_field(allow_null=True)
-    problem = serializers.SlugRelatedField(
+    problem = KeyRelatedField(
         slug_field="number", queryset=Problem.objects.all(), allow_null=True, help_text="Problem number."
     )
     change_ref = serializers.CharField(max_length=64, allow_blank=True)
-    parent = serializers.SlugRelatedField(
+    parent = KeyRelatedField(
         slug_field="number",
         queryset=Incident.objects.all(),
         allow_null=True,
@@ -274,7 +318,9 @@ def transition_inputs(name: str) -> list[dict]:
 
 
 class TimelineEventSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field=USERNAME, read_only=True)
+    actor = _key_or_null(USERNAME)
+    from_state = _choice_or_blank(State)
+    to_state = _choice_or_blank(State)
 
     class Meta:
         model = TimelineEvent
@@ -299,7 +345,7 @@ class CommentInputSerializer(serializers.Serializer):
 
 
 class ChecklistItemSerializer(serializers.ModelSerializer):
-    done_by = serializers.SlugRelatedField(slug_field=USERNAME, read_only=True)
+    done_by = _key_or_null(USERNAME)
     done = serializers.SerializerMethodField()
 
     class Meta:

@@ -19,9 +19,15 @@ from incidents.models import Service, SlaPolicy
 from . import serializers as s
 from .filters import IncidentFilter, ServiceFilter
 
+# A key in a URL (number, slug, severity) never holds a NUL character, which PostgreSQL refuses in a query:
+# such a URL matches no route and is a 404. Otherwise DRF's default: anything but "/" and ".".
+LOOKUP_VALUE_REGEX = r"[^/.\x00]+"
+
 E400 = OpenApiResponse(s.ErrorSerializer, description="Invalid input: field errors in `errors`.")
 E403 = OpenApiResponse(s.ErrorSerializer, description="Your role may not do this.")
 E404 = OpenApiResponse(s.ErrorSerializer, description="No such incident, or not visible to you.")
+E400_QUERY = OpenApiResponse(s.ErrorSerializer, description="Invalid filter: field errors in `errors`.")
+E404_PAGE = OpenApiResponse(s.ErrorSerializer, description="No such page.")
 E409 = OpenApiResponse(
     s.TransitionErrorSerializer, description="Not allowed from the current state; lists what is allowed."
 )
@@ -37,7 +43,10 @@ def _transition_schema(name: str, summary: str):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List the incidents you may see"),
+    list=extend_schema(
+        summary="List the incidents you may see",
+        responses={200: s.IncidentSerializer(many=True), 400: E400_QUERY, 404: E404_PAGE},
+    ),
     retrieve=extend_schema(summary="One incident", responses={200: s.IncidentSerializer, 404: E404}),
     create=extend_schema(
         summary="Log an incident (you are the reporter)",
@@ -58,6 +67,7 @@ class IncidentViewSet(
     """Incidents, their lifecycle transitions and their record (timeline, history, checklist)."""
 
     lookup_field = "number"
+    lookup_value_regex = LOOKUP_VALUE_REGEX
     serializer_class = s.IncidentSerializer
     filter_backends = [DjangoFilterBackend, OrderingFilter]
     filterset_class = IncidentFilter
@@ -228,7 +238,10 @@ class IncidentViewSet(
 
 
 @extend_schema_view(
-    list=extend_schema(summary="The service catalogue"),
+    list=extend_schema(
+        summary="The service catalogue",
+        responses={200: s.ServiceSerializer(many=True), 400: E400_QUERY, 404: E404_PAGE},
+    ),
     retrieve=extend_schema(summary="One service", responses={200: s.ServiceSerializer, 404: E404}),
 )
 @extend_schema(tags=["reference data"])
@@ -236,6 +249,7 @@ class ServiceViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Service.objects.select_related("owner_group").order_by("name")
     serializer_class = s.ServiceSerializer
     lookup_field = "slug"
+    lookup_value_regex = LOOKUP_VALUE_REGEX
     filter_backends = [DjangoFilterBackend, SearchFilter]
     filterset_class = ServiceFilter
     search_fields = ["name", "slug"]
@@ -257,6 +271,7 @@ class SlaPolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     queryset = SlaPolicy.objects.order_by("severity")
     serializer_class = s.SlaPolicySerializer
     lookup_field = "severity"
+    lookup_value_regex = LOOKUP_VALUE_REGEX
     filter_backends = []
     pagination_class = None
 

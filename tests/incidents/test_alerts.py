@@ -485,6 +485,10 @@ def test_a_body_of_exactly_1_mib_is_accepted(prometheus):
         (b'{"alerts": [{"status": "firing", "labels": {"a": {"b": 1}}}]}', "alerts[0].labels.a", "string"),
         (b'{"alerts": [{"status": "firing", "labels": {"a": "\\u0000"}}]}', "alerts[0].labels.a", "NUL"),
         (b'{"alerts": [{"status": "firing", "labels": {"a": "\\ud800"}}]}', "alerts[0].labels.a", "Unicode"),
+        # An unstorable name with a value that is no string: the error's path must not carry the name
+        # (the error is stored with the payload; PostgreSQL refuses NUL, every database a lone surrogate).
+        (b'{"alerts": [{"status": "firing", "labels": {"a\\u0000": [1]}}]}', "alerts[0].labels", "NUL"),
+        (b'{"alerts": [{"status": "firing", "labels": {"\\ud800": {}}}]}', "alerts[0].labels", "Unicode"),
         (
             b'{"alerts": [{"status": "firing", "labels": {"a": "b"}, "startsAt": "yesterday"}]}',
             "alerts[0].startsAt",

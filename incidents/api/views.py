@@ -12,6 +12,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
 
 from incidents import selectors, services
 from incidents.models import Service, SlaPolicy
@@ -290,4 +291,5 @@ class SlaPolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     responses={200: s.TokenSerializer, 400: E400},
 )
 class TokenObtainView(ObtainAuthToken):
-    pass
+    # DRF leaves this view unthrottled; a password endpoint must not allow unlimited guessing.
+    throttle_classes = [AnonRateThrottle]

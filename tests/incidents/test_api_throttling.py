@@ -34,3 +34,16 @@ def test_the_limit_is_per_user(api_as, service_desk, manager, low_user_rate):
         desk.get("/api/v1/services/")
     assert desk.get("/api/v1/services/").status_code == 429
     assert api_as(manager).get("/api/v1/services/").status_code == 200
+
+
+def test_password_guessing_at_the_token_endpoint_is_throttled(api, monkeypatch):
+    from rest_framework.throttling import AnonRateThrottle
+
+    monkeypatch.setattr(
+        AnonRateThrottle, "THROTTLE_RATES", {**api_settings.DEFAULT_THROTTLE_RATES, "anon": "2/min"}
+    )
+    statuses = [
+        api.post("/api/v1/auth/token/", {"username": "desk", "password": f"guess{n}"}).status_code
+        for n in range(3)
+    ]
+    assert statuses == [400, 400, 429]

@@ -1,6 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
+
+from incidents.api.errors import not_found
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
@@ -8,6 +10,8 @@ urlpatterns = [
     path("api/v1/", include("incidents.api.urls")),
     path("api/v1/", include("reporting.api.urls")),
     path("api/v1/", include("escalation.api.urls")),
+    # Last: any other /api/ path is a JSON 404, in development too (handler404 only acts without DEBUG).
+    re_path(r"^api/.*/$", not_found),  # (paths without the slash still get APPEND_SLASH redirects)
 ]
 
 # JSON errors under /api/ for what Django answers itself (no route, a refused request, a crash).

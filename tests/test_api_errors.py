@@ -127,3 +127,10 @@ def test_errors_outside_the_views_share_it_too(api_as, outsider):
     _check_shape(
         alerts.post("/api/v1/alerts/", oversized, content_type="application/json"), 413, "payload_too_large"
     )
+
+
+def test_an_unknown_api_path_is_a_json_404_in_development_too(client, settings):
+    settings.DEBUG = True
+    response = client.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}

@@ -27,7 +27,7 @@ from .models import (
 
 # Everything an incident's representation names besides its own columns; joined so a list page costs a
 # constant number of queries whatever its length.
-INCIDENT_RELATED = ("service", "assignee", "reporter", "problem", "parent")
+INCIDENT_RELATED = ("service", "assignee", "reporter", "problem", "parent", "alert__source")
 
 # Who sees every incident and its internal work notes: the support tiers, Incident Managers and
 # Management hold these permissions (granted to the role groups by migration).

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import RedirectView
 
 from incidents.api.errors import not_found
@@ -10,8 +11,9 @@ urlpatterns = [
     path("api/v1/", include("incidents.api.urls")),
     path("api/v1/", include("reporting.api.urls")),
     path("api/v1/", include("escalation.api.urls")),
-    # Last: any other /api/ path is a JSON 404, in development too (handler404 only acts without DEBUG).
-    re_path(r"^api/.*/$", not_found),  # (paths without the slash still get APPEND_SLASH redirects)
+    # Last: any other /api/ path is a JSON 404, in development too (handler404 only acts without DEBUG);
+    # paths without the final slash still get APPEND_SLASH redirects.
+    re_path(r"^api/.*/$", csrf_exempt(not_found)),
 ]
 
 # JSON errors under /api/ for what Django answers itself (no route, a refused request, a crash).

@@ -134,3 +134,8 @@ def test_an_unknown_api_path_is_a_json_404_in_development_too(client, settings):
     response = client.get("/api/v1/no-such-thing/")
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found.", "code": "not_found"}
+
+
+def test_a_post_to_an_unknown_api_path_is_a_json_404_not_a_csrf_page(client):
+    response = client.post("/api/v1/no-such-thing/", {"a": 1})
+    assert response.status_code == 404 and response.json()["code"] == "not_found"

@@ -25,7 +25,15 @@ from incidents.choices import (
     State,
     Visibility,
 )
-from incidents.models import ChecklistItem, Incident, Problem, Service, SlaPolicy, TimelineEvent
+from incidents.models import (
+    ChecklistItem,
+    Incident,
+    IncidentAlert,
+    Problem,
+    Service,
+    SlaPolicy,
+    TimelineEvent,
+)
 
 User = get_user_model()
 USERNAME = User.USERNAME_FIELD
@@ -102,6 +110,29 @@ def _key_or_null(slug_field: str):
     return serializers.SlugRelatedField(slug_field=slug_field, read_only=True, allow_null=True)
 
 
+class IncidentAlertSerializer(serializers.ModelSerializer):
+    """What monitoring reported about an incident it raised."""
+
+    source = serializers.SlugRelatedField(slug_field="slug", read_only=True, help_text="Alert source slug.")
+
+    class Meta:
+        model = IncidentAlert
+        fields = [
+            "source",
+            "fingerprint",
+            "status",
+            "is_open",
+            "occurrences",
+            "first_seen_at",
+            "last_seen_at",
+            "recovered_at",
+            "labels",
+            "annotations",
+            "generator_url",
+        ]
+        read_only_fields = fields
+
+
 class IncidentSerializer(serializers.ModelSerializer):
     """An incident as the API names it; related rows by their human keys."""
 
@@ -119,6 +150,9 @@ class IncidentSerializer(serializers.ModelSerializer):
     resolution_code = _choice_or_blank(ResolutionCode)
     response_breached = serializers.BooleanField(read_only=True)
     resolution_breached = serializers.BooleanField(read_only=True)
+    alert = IncidentAlertSerializer(
+        read_only=True, allow_null=True, help_text="Set when monitoring raised the incident (see Detection)."
+    )
 
     class Meta:
         model = Incident
@@ -155,6 +189,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "parent",
             "response_breached",
             "resolution_breached",
+            "alert",
         ]
         read_only_fields = fields
 

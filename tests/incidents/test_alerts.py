@@ -601,3 +601,12 @@ def test_the_link_back_never_costs_the_alert(prometheus, url, kept):
     assert response.status_code in (200, 202), response.content
     incident = Incident.objects.get()
     assert incident.alert.generator_url == (url if kept else "")
+
+
+def test_the_incident_api_shows_what_monitoring_reported(prometheus, api_as, manager):
+    _, token = prometheus
+    post(ALERTMANAGER_URL, alertmanager_payload(copies=3), token)
+    incident = Incident.objects.get()
+    alert = api_as(manager).get(f"/api/v1/incidents/{incident.number}/").data["alert"]
+    assert alert["occurrences"] == 3 and alert["is_open"] and alert["status"] == "firing"
+    assert alert["source"] == incident.alert.source.slug and alert["labels"] == incident.alert.labels

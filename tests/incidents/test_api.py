@@ -134,7 +134,8 @@ def test_the_whole_lifecycle_through_the_api_with_tokens(api_as, service_desk, s
 def test_representation_has_exactly_the_contract_names(api_as, manager):
     incident = incident_in("investigating", manager=manager)
     data = api_as(manager).get(url(incident.number)).data
-    assert list(data) == INCIDENT_FIELDS
+    assert list(data) == [*INCIDENT_FIELDS, "alert"]  # the names, then what monitoring reported
+    assert data["alert"] is None
     assert data["assignee"] == "manager"
     assert data["reporter"] == "manager"
     assert data["response_breached"] is False

@@ -96,6 +96,7 @@ def test_kpis_command(october):
         (["kpis", "--start", "2026-11-01", "--end", "2026-10-01"], "must be after the start"),
         (["kpis", "--start", "2026-10-32", "--end", "2026-11-01"], "Invalid --start"),
         (["service_impact_report", "--month", "2026-10", "--format", "pdf"], "PDF is binary: give --output"),
+        (["service_impact_report", "--month", "2026-10", "--user", "nobody"], "No user named 'nobody'"),
     ],
 )
 def test_bad_arguments_are_command_errors(args, message):
@@ -134,3 +135,19 @@ def test_unwritable_output(october, tmp_path):
             "--output",
             str(tmp_path / "missing" / "k.md"),
         )
+
+
+def test_the_stored_copy_says_who_generated_it(october, manager, tmp_path):
+    target = tmp_path / "r.md"
+    run(
+        "service_impact_report",
+        "--month",
+        "2026-10",
+        "--format",
+        "md",
+        "--output",
+        str(target),
+        "--user",
+        "manager",
+    )
+    assert StoredReport.objects.get().generated_by == manager

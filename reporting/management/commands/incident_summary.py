@@ -20,7 +20,8 @@ class Command(ReportCommand):
         parser.add_argument("--week", required=True, help="ISO week YYYY-Www, for example 2026-W47.")
         super().add_arguments(parser)
 
-    def handle(self, *args, week, format, output, no_store, **options):
+    def handle(self, *args, week, format, output, no_store, user=None, **options):
+        user = self.user(user)
         fmt = self.check_format(format)
         try:
             period = parse_week(week)
@@ -29,7 +30,7 @@ class Command(ReportCommand):
         bar = self.progress(["aggregating and rendering"])
         try:
             self.run(
-                lambda: services.weekly_summary_report(week=period, fmt=fmt, store=not no_store),
+                lambda: services.weekly_summary_report(week=period, fmt=fmt, store=not no_store, user=user),
                 output=output,
                 fmt=fmt,
             )

@@ -21,7 +21,8 @@ class Command(ReportCommand):
         parser.add_argument("number", help="The incident's number, for example INC-000123.")
         super().add_arguments(parser)
 
-    def handle(self, *args, number, format, output, no_store, **options):
+    def handle(self, *args, number, format, output, no_store, user=None, **options):
+        user = self.user(user)
         fmt = self.check_format(format)
         number = number.strip().upper()
         incident = Incident.objects.filter(number=number).first()
@@ -30,7 +31,9 @@ class Command(ReportCommand):
         if not incident.is_major:
             raise CommandError(f"{number} is not a major incident: only major incidents have a review.")
         self.run(
-            lambda: services.major_incident_review_report(incident=incident, fmt=fmt, store=not no_store),
+            lambda: services.major_incident_review_report(
+                incident=incident, fmt=fmt, store=not no_store, user=user
+            ),
             output=output,
             fmt=fmt,
         )

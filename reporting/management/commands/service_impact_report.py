@@ -21,7 +21,8 @@ class Command(ReportCommand):
         parser.add_argument("--month", required=True, help="YYYY-MM, for example 2026-10.")
         super().add_arguments(parser)
 
-    def handle(self, *args, month, format, output, no_store, **options):
+    def handle(self, *args, month, format, output, no_store, user=None, **options):
+        user = self.user(user)
         fmt = self.check_format(format)
         try:
             period = parse_month(month)
@@ -30,7 +31,7 @@ class Command(ReportCommand):
         bar = self.progress(["aggregating, drawing and rendering", "writing"])
         try:
             self.run(
-                lambda: services.service_impact_report(month=period, fmt=fmt, store=not no_store),
+                lambda: services.service_impact_report(month=period, fmt=fmt, store=not no_store, user=user),
                 output=output,
                 fmt=fmt,
             )

@@ -455,7 +455,7 @@ class EscalationIncidentAdmin(IncidentAdminBase):
         context = {
             **self.admin_site.each_context(request),
             "title": f"{title}: {incident.number}",
-            "action_title": title,
+            "page_title": title,
             "opts": self.opts,
             "original": incident,
             "form": form,

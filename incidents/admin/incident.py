@@ -305,7 +305,7 @@ class IncidentAdmin(IncidentAlertFieldsMixin, ServiceFormAdminMixin, FSMAdminMix
             "original": incident,
             "has_view_permission": True,
             "transition_name": transition_name,
-            "transition_label": self.get_fsm_label(transition),
+            "page_title": self.get_fsm_label(transition),
             "help_text": self.get_help_text(transition),
             "adminform": adminform,
             "form": form,

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from incidents.csv_io import export_incidents
 from incidents.exceptions import ValidationError
+from incidents.management.progress import CountedWriter, row_progress
 
 
 class Command(BaseCommand):
@@ -27,8 +28,8 @@ class Command(BaseCommand):
             if output is None:
                 export_incidents(start=start, end=end, stream=self.stdout)
                 return
-            with open(output, "w", newline="", encoding="utf-8") as stream:
-                count = export_incidents(start=start, end=end, stream=stream)
+            with open(output, "w", newline="", encoding="utf-8") as stream, row_progress("Exporting") as bar:
+                count = export_incidents(start=start, end=end, stream=CountedWriter(stream, bar))
         except OSError as exc:
             raise CommandError(f"Cannot write {output}: {exc.strerror or exc}.") from exc
         except ValidationError as exc:

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from incidents.csv_io import COLUMNS, CsvRejected, import_incidents
 from incidents.exceptions import Conflict, PermissionDenied
+from incidents.management.progress import row_progress, ticking
 
 User = get_user_model()
 
@@ -37,9 +38,12 @@ class Command(BaseCommand):
     def handle(self, *args, file, dry_run, create_services, user, **options):
         importer = self._importer(user)
         try:
-            with open(file, newline="", encoding="utf-8-sig") as stream:
+            with open(file, newline="", encoding="utf-8-sig") as stream, row_progress("Reading") as lines:
                 result = import_incidents(
-                    stream=stream, user=importer, create_services=create_services, dry_run=dry_run
+                    stream=ticking(stream, lines),
+                    user=importer,
+                    create_services=create_services,
+                    dry_run=dry_run,
                 )
         except FileNotFoundError as exc:
             raise CommandError(f"No such file: {file}.") from exc

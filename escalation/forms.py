@@ -13,17 +13,7 @@ from incidents.choices import Severity, Tier
 from . import services
 from .choices import WebhookEvent
 from .models import EscalationStep, Rotation, Webhook
-
-STEP_FORM_FIELDS = (
-    "order",
-    "clock",
-    "percent",
-    "offset",
-    "level",
-    "notify_group",
-    "notify_tier_group",
-    "notify_oncall",
-)
+from .services.policies import STEP_FIELDS
 
 
 class EscalationStepFormSet(forms.BaseInlineFormSet):
@@ -47,9 +37,7 @@ class EscalationStepFormSet(forms.BaseInlineFormSet):
             yield form
 
     def save(self, commit=True):
-        steps = [
-            {name: form.cleaned_data.get(name) for name in STEP_FORM_FIELDS} for form in self._kept_forms()
-        ]
+        steps = [{name: form.cleaned_data.get(name) for name in STEP_FIELDS} for form in self._kept_forms()]
         services.policy_replace_steps(policy=self.instance, user=self.user, steps=steps)
         # The admin's change message reads these; the policy's history records the replacement itself.
         self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
@@ -59,7 +47,7 @@ class EscalationStepFormSet(forms.BaseInlineFormSet):
 class EscalationStepForm(forms.ModelForm):
     class Meta:
         model = EscalationStep
-        fields = STEP_FORM_FIELDS
+        fields = STEP_FIELDS
 
     def clean(self):
         cleaned = super().clean()

@@ -1,8 +1,7 @@
 """Escalation defaults (idempotent, against an apps registry like incidents.reference_data)."""
 
-import json
-
 from incidents.choices import Role, Severity
+from incidents.reference_data import ensure_interval_task, grant_role_permissions
 
 # For every severity (issue #3): response 100% → level 1 (tier group + tier on-call); resolution 50% →
 # level 1, 75% → level 2 (on-duty Incident Manager), 100% → level 3 (Management).
@@ -79,20 +78,11 @@ for _role in (
 
 
 def seed_escalation_data(apps) -> None:
-    from django.contrib.auth.management import create_permissions
-
-    config = apps.get_app_config("escalation")
-    config.models_module = getattr(config, "models_module", None) or True
-    create_permissions(config, apps=apps, verbosity=0)
-
+    grant_role_permissions(
+        apps,
+        {role: [f"escalation.{codename}" for codename in codes] for role, codes in ROLE_PERMISSIONS.items()},
+    )
     Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for role, codenames in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        group.permissions.add(
-            *Permission.objects.filter(content_type__app_label="escalation", codename__in=codenames)
-        )
-
     Policy = apps.get_model("escalation", "EscalationPolicy")
     Step = apps.get_model("escalation", "EscalationStep")
     for severity in Severity.values:
@@ -106,10 +96,5 @@ def seed_escalation_data(apps) -> None:
                 policy=policy, notify_group=Group.objects.get(name=group_name) if group_name else None, **spec
             )
 
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
     for name, task, every in PERIODIC_TASKS:
-        interval, _ = IntervalSchedule.objects.get_or_create(every=every, period="seconds")
-        PeriodicTask.objects.get_or_create(
-            name=name, defaults={"task": task, "interval": interval, "args": json.dumps([])}
-        )
+        ensure_interval_task(apps, name=name, task=task, every=every, period="seconds")

@@ -5,7 +5,6 @@ transactional test flushed the tables) seed exactly the same rows. Idempotent: e
 an administrator's edits survive.
 """
 
-import json
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -260,25 +259,7 @@ LAB_SERVICES = (
 
 def seed_reference_data(apps) -> None:
     """Create the role groups with their permissions, the tiers, SLA policies and response plans."""
-    from django.contrib.auth.management import create_permissions
-
-    for app_label in ("auth", "incidents"):
-        config = apps.get_app_config(app_label)
-        config.models_module = getattr(config, "models_module", None) or True
-        create_permissions(config, apps=apps, verbosity=0)
-
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    groups = {}
-    for role, codes in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        groups[role] = group
-        wanted = [code.split(".", 1) for code in codes]
-        perms = Permission.objects.filter(
-            content_type__app_label__in={app for app, _ in wanted},
-            codename__in=[codename for _, codename in wanted],
-        )
-        group.permissions.add(*perms)
+    groups = grant_role_permissions(apps, ROLE_PERMISSIONS)
 
     SupportTier = apps.get_model("incidents", "SupportTier")
     for code, (name, rank) in TIER_NAMES.items():
@@ -317,27 +298,9 @@ ALERT_INTAKE_PERIODIC_TASKS = [
 def seed_alert_intake(apps) -> None:
     """Alert intake's permissions for Incident Managers and its daily purge (celery beat). Needs the
     django_celery_beat tables, so it is a migration of its own rather than part of `seed_reference_data`."""
-    from django.contrib.auth.management import create_permissions
-
-    config = apps.get_app_config("incidents")
-    config.models_module = getattr(config, "models_module", None) or True
-    create_permissions(config, apps=apps, verbosity=0)
-
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group, _ = Group.objects.get_or_create(name=Role.INCIDENT_MANAGERS)
-    codenames = [code.split(".", 1)[1] for code in ALERT_INTAKE_PERMISSIONS]
-    group.permissions.add(
-        *Permission.objects.filter(content_type__app_label="incidents", codename__in=codenames)
-    )
-
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
+    grant_role_permissions(apps, {Role.INCIDENT_MANAGERS: ALERT_INTAKE_PERMISSIONS})
     for name, task, days in ALERT_INTAKE_PERIODIC_TASKS:
-        interval, _ = IntervalSchedule.objects.get_or_create(every=days, period="days")
-        PeriodicTask.objects.get_or_create(
-            name=name, defaults={"task": task, "interval": interval, "args": json.dumps([])}
-        )
+        ensure_interval_task(apps, name=name, task=task, every=days, period="days")
 
 
 def seed_service_catalogue(apps) -> None:
@@ -358,3 +321,39 @@ def seed_service_catalogue(apps) -> None:
             owner_group=groups.get(entry.owner),
             criticality=entry.criticality,
         )
+
+
+# --- helpers the apps' data migrations share --------------------------------------------------------------
+
+
+def grant_role_permissions(apps, role_permissions: dict[str, list[str]]) -> dict:
+    """Give role groups permissions named "app_label.codename", creating the groups and, first, the apps'
+    permissions (Django creates them only after all migrations, too late for a data migration). Returns
+    the groups by role name."""
+    from django.contrib.auth.management import create_permissions
+
+    wanted = {role: [code.split(".", 1) for code in codes] for role, codes in role_permissions.items()}
+    for app_label in sorted({app for pairs in wanted.values() for app, _ in pairs}):
+        config = apps.get_app_config(app_label)
+        config.models_module = getattr(config, "models_module", None) or True
+        create_permissions(config, apps=apps, verbosity=0)
+
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    groups = {}
+    for role, pairs in wanted.items():
+        groups[role], _ = Group.objects.get_or_create(name=role)
+        for app_label in {app for app, _ in pairs}:
+            codenames = [codename for app, codename in pairs if app == app_label]
+            groups[role].permissions.add(
+                *Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames)
+            )
+    return groups
+
+
+def ensure_interval_task(apps, *, name: str, task: str, every: int, period: str) -> None:
+    """A django-celery-beat entry running `task` every `every` `period` (kept as an admin left it)."""
+    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
+    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
+    interval, _ = IntervalSchedule.objects.get_or_create(every=every, period=period)
+    PeriodicTask.objects.get_or_create(name=name, defaults={"task": task, "interval": interval, "args": "[]"})

@@ -7,6 +7,7 @@ existing rows are kept, so an administrator's edits (a different hour, a disable
 from django.conf import settings
 
 from incidents.choices import Role
+from incidents.reference_data import grant_role_permissions
 
 REPORT_READERS = ["reporting.view_storedreport", "reporting.view_reportdelivery"]
 REVIEW_READERS = ["reporting.view_majorincidentreview", "reporting.view_actionitem"]
@@ -40,20 +41,7 @@ PERIODIC_TASKS = [
 def seed_reporting_data(apps) -> None:
     import json
 
-    from django.contrib.auth.management import create_permissions
-
-    config = apps.get_app_config("reporting")
-    config.models_module = getattr(config, "models_module", None) or True
-    create_permissions(config, apps=apps, verbosity=0)
-
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for role, names in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        codenames = [name.split(".", 1)[1] for name in names]
-        group.permissions.add(
-            *Permission.objects.filter(content_type__app_label="reporting", codename__in=codenames)
-        )
+    grant_role_permissions(apps, ROLE_PERMISSIONS)
 
     CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
     PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")

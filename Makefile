@@ -10,6 +10,12 @@ PORT ?= 8000
 
 .PHONY: install run serve test fuzz lint format migrate demo clean
 
+# The settings fail closed (DEBUG off, SECRET_KEY, ALLOWED_HOSTS and DEFAULT_FROM_EMAIL required). These
+# targets are for development: DEBUG=true gives the development values (a key labelled dev-only-insecure,
+# localhost, mail to the console) to them and to the Celery worker and beat `run` starts. Set DEBUG=false
+# and the real values in the environment to run them against production settings.
+run test fuzz migrate demo: export DEBUG ?= true
+
 # (Re)install whenever pyproject.toml changes.
 $(INSTALLED): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \

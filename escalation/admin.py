@@ -25,6 +25,7 @@ from incidents import permissions as incident_perms
 from incidents.admin.base import (
     DOMAIN_ERRORS,
     AuditedAdmin,
+    VisibleIncidentsMixin,
     error_text,
     severity_badge,
     sla_badge,
@@ -55,6 +56,7 @@ from .models import (
     Webhook,
 )
 from .services.notifications import COMMUNICATION_TEMPLATES
+from .services.policies import MAX_STEPS
 
 SCHEDULE_DAYS = 14
 
@@ -74,6 +76,7 @@ class EscalationStepInline(admin.TabularInline):
     fields = EscalationStepForm.Meta.fields
     ordering = ("order", "pk")
     extra = 1
+    max_num = MAX_STEPS  # no "Add another" past it; the formset's clean says why (`steps_count_errors`)
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
@@ -218,7 +221,7 @@ def _incident_link(incident):
 
 
 @admin.register(EscalationEvent)
-class EscalationEventAdmin(ReadOnlyAdmin):
+class EscalationEventAdmin(VisibleIncidentsMixin, ReadOnlyAdmin):
     list_display = (
         "fired_at",
         "incident_display",
@@ -242,7 +245,7 @@ class EscalationEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(IncidentEscalation)
-class IncidentEscalationAdmin(ReadOnlyAdmin):
+class IncidentEscalationAdmin(VisibleIncidentsMixin, ReadOnlyAdmin):
     """The escalation schedule: what the sweep and the watchdog look at."""
 
     list_display = (
@@ -263,7 +266,8 @@ class IncidentEscalationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdmin):
+class NotificationAdmin(VisibleIncidentsMixin, ReadOnlyAdmin):
+    incident_optional = True  # webhook test pings and report deliveries
     list_display = (
         "created_at",
         "status",
@@ -412,7 +416,7 @@ class EscalationIncidentAdmin(IncidentAdminBase):
         if incident_perms.is_incident_manager(user) and (incident.is_open or incident.is_major):
             label = "Clear major status" if incident.is_major else "Declare major incident"
             actions.append({"label": label, "url": self._escalation_url("major", incident)})
-        if user.has_perm("incidents.add_comment"):
+        if incident_perms.can_send_status_update(user):
             actions.append(
                 {"label": "Send status update", "url": self._escalation_url("status_update", incident)}
             )

@@ -19,19 +19,21 @@ class OnCallTarget(models.TextChoices):
 
 
 class RotationKind(models.TextChoices):
-    """A rotation covers one support tier, or the Incident Managers."""
+    """A rotation covers one support tier, the Incident Managers or the Security Team."""
 
     TIER1 = "tier1", "Tier 1 (Service Desk)"
     TIER2 = "tier2", "Tier 2 (System Administrators)"
     TIER3 = "tier3", "Tier 3 (Subject Matter Experts)"
     EXTERNAL = "external", "External Support"
     INCIDENT_MANAGER = "incident_manager", "Incident Managers"
+    SECURITY = "security", "Security Team"
 
 
 class EventKind(models.TextChoices):
     HIERARCHICAL = "hierarchical", "Hierarchical (time threshold)"
     FUNCTIONAL = "functional", "Functional (to a higher tier)"
     EMERGENCY = "emergency", "Emergency (major incident)"
+    SECURITY = "security", "Security (Security Team paged)"
 
 
 class Channel(models.TextChoices):
@@ -48,6 +50,7 @@ class Template(models.TextChoices):
     POST_INCIDENT_SUMMARY = "post_incident_summary", "Post-Incident Summary"
     ESCALATION = "escalation", "Escalation notice"
     PAGE = "page", "Emergency page"
+    SECURITY_PAGE = "security_page", "Security Team page"
     MAJOR_REMINDER = "major_reminder", "Major incident status-update reminder"
     EVENT = "event", "Incident event (webhook subscription)"
 
@@ -70,3 +73,9 @@ class WebhookEvent(models.TextChoices):
     MAJOR_DECLARED = "incident.major_declared", "Major incident declared"
     RESOLVED = "incident.resolved", "Incident resolved"
     CLOSED = "incident.closed", "Incident closed"
+
+
+class Job(models.TextChoices):
+    """A periodic job that records a heartbeat (`Heartbeat`) each time it succeeds."""
+
+    ESCALATION_SWEEP = "escalation_sweep", "Escalation sweep"

@@ -20,11 +20,13 @@ ROTATIONS = {
     Tier.TIER3: ("Subject Matter Experts on call", ["expert", "marta", "karl"], timedelta(days=7)),
     Tier.EXTERNAL: ("Vendor hotline", ["vendor", "rfsupport"], timedelta(days=7)),
     RotationKind.INCIDENT_MANAGER: ("Incident Manager on duty", ["manager", "yuki"], timedelta(days=7)),
+    RotationKind.SECURITY: ("Security Team on call", ["security", "ravi"], timedelta(days=7)),
 }
 
 
 def demo_rotations(*, users: dict) -> None:
-    """A rota for every tier and the Incident Managers, starting well before the replayed history."""
+    """A rota for every tier, the Incident Managers and the Security Team, starting well before the replayed
+    history."""
     start = timezone.localdate() - timedelta(days=HISTORY_DAYS)
     for kind, (name, usernames, shift) in ROTATIONS.items():
         rotation, created = Rotation.objects.get_or_create(

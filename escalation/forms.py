@@ -13,7 +13,7 @@ from incidents.choices import Severity, Tier
 from . import services
 from .choices import WebhookEvent
 from .models import EscalationStep, Rotation, Webhook
-from .services.policies import STEP_FIELDS
+from .services.policies import STEP_FIELDS, steps_count_errors
 
 
 class EscalationStepFormSet(forms.BaseInlineFormSet):
@@ -25,8 +25,10 @@ class EscalationStepFormSet(forms.BaseInlineFormSet):
 
     def clean(self):
         super().clean()
-        if not any(self.errors) and not any(True for _ in self._kept_forms()):
-            raise ValidationError("A policy needs at least one step.")
+        if not any(self.errors):
+            messages = steps_count_errors(sum(1 for _ in self._kept_forms()))
+            if messages:
+                raise ValidationError(messages)
 
     def _kept_forms(self):
         for form in self.forms:
@@ -104,7 +106,8 @@ class StatusUpdateForm(forms.Form):
 
 
 class WebhookForm(forms.ModelForm):
-    """Events and severities as checkboxes instead of raw JSON."""
+    """Events and severities as checkboxes instead of raw JSON; the URL must be one delivery would send
+    to (http or https, no loopback, private or link-local address unless settings allow it)."""
 
     url = forms.URLField(max_length=500, assume_scheme="https")
     events = forms.MultipleChoiceField(
@@ -120,6 +123,11 @@ class WebhookForm(forms.ModelForm):
     class Meta:
         model = Webhook
         fields = ("name", "url", "secret", "events", "services", "severities", "timeout_seconds", "is_active")
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        services.check_webhook_url(url)
+        return url
 
     def save(self, commit=True):
         hook = super().save(commit=False)

@@ -22,6 +22,7 @@ from .choices import (
     Clock,
     DeliveryStatus,
     EventKind,
+    Job,
     Level,
     OnCallTarget,
     RotationKind,
@@ -280,3 +281,14 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.get_template_display()} → {self.recipient} ({self.status})"
+
+
+class Heartbeat(models.Model):
+    """When a periodic job last succeeded, one row per job, written by the job itself. Its age is how
+    something outside the worker (/healthz, the admin home page) notices that the worker or beat stopped."""
+
+    name = models.CharField(max_length=32, choices=Job.choices, unique=True)
+    last_success_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.get_name_display()}: last success {self.last_success_at:%Y-%m-%d %H:%M:%S}"

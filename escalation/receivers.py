@@ -22,6 +22,7 @@ def on_transition(sender, incident, transition, from_state, user, **kwargs):
     services.reschedule(incident=incident)
     services.emit_for_transition(incident=incident, transition=transition, from_state=from_state)
     if transition == "classify":
+        services.page_security_team(incident=incident, user=user)
         if services.is_emergency(incident) and not incident.is_major:
             services.declare_major(
                 incident=incident,

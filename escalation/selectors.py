@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from .models import EscalationEvent, EscalationPolicy, EscalationStep, Rotation, RotationOverride
+from .choices import Job
+from .models import EscalationEvent, EscalationPolicy, EscalationStep, Heartbeat, Rotation, RotationOverride
 
 User = get_user_model()
 
@@ -136,3 +138,24 @@ def escalation_policies() -> QuerySet[EscalationPolicy]:
     """Every severity's policy with its ordered steps (and their groups) in two more queries."""
     steps = EscalationStep.objects.select_related("notify_group").order_by("order", "pk")
     return EscalationPolicy.objects.prefetch_related(Prefetch("steps", queryset=steps)).order_by("severity")
+
+
+@dataclass(frozen=True)
+class JobHealth:
+    ok: bool
+    last_success_at: datetime | None  # None: it never succeeded
+    age: timedelta | None
+
+
+def sweep_health(*, now: datetime | None = None) -> JobHealth:
+    """Is the escalation sweep running? Celery beat queues it every minute and it records each success;
+    a last success older than `SWEEP_STALE_AFTER` seconds (default 300), or none at all, means the worker
+    or beat is down, and with it every scheduled escalation and notification."""
+    now = now or timezone.now()
+    last = (
+        Heartbeat.objects.filter(name=Job.ESCALATION_SWEEP).values_list("last_success_at", flat=True).first()
+    )
+    if last is None:
+        return JobHealth(ok=False, last_success_at=None, age=None)
+    age = now - last
+    return JobHealth(ok=age <= timedelta(seconds=settings.SWEEP_STALE_AFTER), last_success_at=last, age=age)

@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 
 from . import services
+from .choices import Job
 
 logger = logging.getLogger(__name__)
 
@@ -25,9 +26,11 @@ def deliver_notification(self, notification_id: int):
 
 @shared_task(acks_late=True)
 def sweep():
-    """Every minute (celery beat): fire overdue escalations, re-queue pending notifications."""
+    """Every minute (celery beat): fire overdue escalations, re-queue pending notifications, and record
+    the success, so /healthz and the admin notice when it stops (the worker or beat is down)."""
     fired = services.sweep()
     queued = services.requeue_pending()
+    services.heartbeat_record(name=Job.ESCALATION_SWEEP)
     return {"fired": fired, "requeued": queued}
 
 

@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import services
+from . import limits, services
 from .alert_formats import MAX_PAYLOAD_BYTES, ReceivedAlert, parse_payload
 from .choices import AlertAction, AlertStatus, EventKind, Level, PayloadStatus, ResolutionCode, Source, State
 from .exceptions import Conflict, PayloadTooLarge, PermissionDenied, ValidationError
@@ -210,8 +210,7 @@ def _raise_incident(source, account, alert: ReceivedAlert, count: int, now: date
             service=service,
             incident_type=source.default_incident_type,
             source=Source.MONITORING,
-            # Clocks of other machines run a little ahead at times; detection is never after logging.
-            detected_at=min(alert.starts_at, now) if alert.starts_at else now,
+            detected_at=_detected_at(alert, now),
         )
         IncidentAlert.objects.create(
             incident=incident,
@@ -264,11 +263,21 @@ def _levels_for(source: AlertSource, alert: ReceivedAlert) -> tuple[str, str, st
     return source.default_urgency, source.default_impact, f"{reason}; the source's defaults apply"
 
 
+def _detected_at(alert: ReceivedAlert, now: datetime) -> datetime:
+    """The alert's start, within what `incident_create` allows: clocks of other machines run a little ahead
+    at times (detection is never after logging), and an alert that started longer ago than
+    `DETECTED_AT_MAX_AGE` (monitoring restarted, a silence lifted) counts from just inside that bound
+    (an hour, as the incident is logged a little after `now`)."""
+    if alert.starts_at is None:
+        return now
+    return max(min(alert.starts_at, now), limits.earliest_detection(now) + timedelta(hours=1))
+
+
 def _description(alert: ReceivedAlert) -> str:
     parts = [alert.description.strip()] if alert.description.strip() else []
     if alert.labels:
         parts.append("Labels: " + ", ".join(f"{k}={v}" for k, v in sorted(alert.labels.items())))
-    return "\n\n".join(parts)
+    return limits.clip_text("\n\n".join(parts))
 
 
 # --- resolved: recovery ----------------------------------------------------------------------------------

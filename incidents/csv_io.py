@@ -23,6 +23,7 @@ from django.db.models import Max
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from . import limits
 from .choices import (
     Category,
     EventKind,
@@ -37,7 +38,9 @@ from .choices import (
 )
 from .exceptions import Conflict, PermissionDenied, ValidationError
 from .models import Incident, NumberSequence, Service, TimelineEvent
+from .output_safety import csv_cell, csv_cell_restore
 from .rules import severity_for
+from .selectors import visible_incidents
 from .services import next_number
 
 User = get_user_model()
@@ -105,8 +108,6 @@ NUMBER = re.compile(r"INC-[0-9]{6}")
 SEQUENCE, PREFIX = "incident", "INC"
 IMPORT_REASON = "imported from CSV"
 IMPORT_NOTE = "Imported from CSV"
-# Spreadsheets run cells starting with these as formulas; titles come from any signed-in reporter.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 CLASSIFIED_STATES = {State.CLASSIFIED, State.INVESTIGATING, State.ON_HOLD, State.RESOLVED, State.CLOSED}
 RESOLVED_STATES = {State.RESOLVED, State.CLOSED}
@@ -146,17 +147,21 @@ class ImportResult:
 # --- export ----------------------------------------------------------------------------------------------
 
 
-def export_incidents(*, start: date, end: date, stream: IO[str]) -> int:
+def export_incidents(*, start: date, end: date, stream: IO[str], user=None) -> int:
     """Write the incidents logged in [start, end) (dates in settings.TIME_ZONE) to `stream` as CSV with the
     columns of `COLUMNS`, ordered by number, and return how many were written. Timestamps are ISO 8601 in
     settings.TIME_ZONE with their UTC offset; the service is its slug and the assignee a username; empty
-    cells stand for nothing. One query streamed in chunks, so a year of incidents never sits in memory."""
+    cells stand for nothing. Text a spreadsheet would run as a formula (starting with = + - @, a tab or a
+    CR) gets a leading "'" (`output_safety.csv_cell`), which the import removes again. One query streamed in
+    chunks, so a year of incidents never sits in memory. With `user`, only the incidents that user may see
+    (`selectors.visible_incidents`); without, every incident (the operator's full export)."""
     if start >= end:
         raise ValidationError(
             {"end": ["The end date must come after the start date (the end is exclusive)."]}
         )
     zone = timezone.get_default_timezone()
-    queryset = Incident.objects.filter(
+    incidents = Incident.objects.all() if user is None else visible_incidents(user)
+    queryset = incidents.filter(
         created_at__gte=_midnight(start, zone), created_at__lt=_midnight(end, zone)
     ).order_by("number")
     writer = csv.writer(stream)
@@ -191,17 +196,11 @@ def _format(values: dict, zone) -> list[str]:
             cells.append(timezone.localtime(value, zone).isoformat())
         elif column == "is_major":
             cells.append("true" if value else "false")
-        elif column == "title":
-            cells.append(_escape_formula(value))
         else:
-            cells.append(str(value))
+            # Titles come from any signed-in reporter, and slugs and usernames may start with "-", "+" or
+            # "@": a spreadsheet would run them. The import undoes the escape (`csv_cell_restore`).
+            cells.append(csv_cell(str(value)))
     return cells
-
-
-def _escape_formula(text: str) -> str:
-    """Prefix "'" so a spreadsheet shows the text instead of running it; the import strips one "'" again,
-    which keeps the round trip exact (a title that itself starts with "'" is written with two)."""
-    return "'" + text if text.startswith((*FORMULA_START, "'")) else text
 
 
 # --- import ----------------------------------------------------------------------------------------------
@@ -369,7 +368,14 @@ def _clean(raw: dict, row: int, errors: list[RowError]) -> dict:
     def error(column, message):
         errors.append(RowError(row, column, message))
 
-    text = {column: raw[column].strip() for column in COLUMNS}
+    # PostgreSQL refuses NUL in text: report the cell, then check the rest of the row without the NUL, so
+    # that the dry run and the real run refuse the same file and no lookup ever carries one.
+    for column in COLUMNS:
+        if "\x00" in raw[column]:
+            error(column, limits.NUL_MESSAGE)
+    raw = {column: raw[column].replace("\x00", "") for column in COLUMNS}
+
+    text = {column: csv_cell_restore(raw[column].strip()) for column in COLUMNS}
     values: dict = {}
 
     number = text["number"]
@@ -378,11 +384,11 @@ def _clean(raw: dict, row: int, errors: list[RowError]) -> dict:
     values["number"] = number
 
     title = raw["title"].strip()
-    title = title[1:] if title.startswith("'") else title  # undo the export's formula escape
+    title = csv_cell_restore(title)  # undo the export's formula escape
     if not title:
         error("title", "This field is required.")
-    elif len(title) > Incident._meta.get_field("title").max_length:
-        error("title", f"At most {Incident._meta.get_field('title').max_length} characters.")
+    for message in limits.title_errors(title, max_length=Incident._meta.get_field("title").max_length):
+        error("title", message)
     values["title"] = title
     values["service"] = text["service"] or None
     values["assignee"] = text["assignee"] or None
@@ -459,8 +465,9 @@ def _check_consistency(values: dict, error) -> None:
         error("first_response_at", f"Must be empty: nobody has worked on a {state} incident yet.")
 
     created = values["created_at"]
-    if values["detected_at"] > created:
-        error("detected_at", "Detection cannot be later than logging (created_at).")
+    # The bound of `incident_create`, relative to the row's own logging time: old incidents import.
+    for message in limits.detected_at_errors(values["detected_at"], logged_at=created):
+        error("detected_at", message)
     for column in ("first_response_at", "response_due_at", "resolution_due_at", "resolved_at"):
         if values[column] and values[column] < created:
             error(column, "Cannot be earlier than logging (created_at).")

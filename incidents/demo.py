@@ -496,6 +496,9 @@ class Login:
     created: bool
 
 
+DEMO_ALERT_SOURCE = "prometheus"
+
+
 @dataclass
 class Result:
     logins: list[Login]
@@ -512,11 +515,11 @@ def ensure_alert_source(*, user) -> str:
     from .alerts import alert_source_issue_token
     from .models import AlertSource
 
-    if AlertSource.objects.filter(slug="prometheus").exists():
+    if AlertSource.objects.filter(slug=DEMO_ALERT_SOURCE).exists():
         return ""
     source = AlertSource(
         name="Prometheus (lab)",
-        slug="prometheus",
+        slug=DEMO_ALERT_SOURCE,
         default_service=Service.objects.filter(slug="pve-cluster").first(),
         auto_resolve=True,
     )
@@ -594,6 +597,16 @@ def ensure_services(*, user, since: datetime) -> tuple[dict[str, Service], int]:
         existing[demo.slug] = service
         created += 1
     return existing, created
+
+
+def monitoring_account(*, since: datetime):
+    """The demo alert source's system account: only an alert source may log monitoring incidents
+    (`incidents.services`), so the history's monitoring stories are logged by it, as the intake would."""
+    from .alerts import alert_source_account
+    from .models import AlertSource
+
+    with time_machine.travel(since, tick=False):  # joined before the history starts, like the staff
+        return alert_source_account(source=AlertSource.objects.get(slug=DEMO_ALERT_SOURCE))
 
 
 class Loader:
@@ -745,7 +758,8 @@ def load_demo(
         # One transaction: fast on SQLite, and an interrupted run leaves no half history behind.
         with transaction.atomic():
             problems, problems_created = create_problems(users=users, now=now)
-            loader = Loader(users=users, services_by_slug=catalogue, problems=problems, now=now)
+            actors = {**users, "monitoring": monitoring_account(since=since)}
+            loader = Loader(users=actors, services_by_slug=catalogue, problems=problems, now=now)
             # `progress` iterates outside time travel, so a progress bar's clock stays real
             for story in progress(stories, len(stories)) if progress else stories:
                 loader.run(story)

@@ -18,6 +18,26 @@ def is_incident_manager(user) -> bool:
     return _perm(user, "manage_incident")
 
 
+def is_support_role(user) -> bool:
+    """The people who work incidents: the support tiers, the Security Team and the Incident Managers
+    (all hold `investigate_incident`). They reach each other directly, so they see colleagues' e-mail
+    addresses; Management (reads only) and accounts without a role do not."""
+    return _perm(user, "investigate_incident")
+
+
+def can_log_incident(user) -> bool:
+    """Anyone signed in may report an incident, except read-only roles: a role that lets one see incidents
+    (`view_incident`) without adding them is Management's, which reads everything and writes nothing."""
+    if not (user and user.is_authenticated and user.is_active):
+        return False
+    return _perm(user, "add_incident") or not _perm(user, "view_incident")
+
+
+def can_send_status_update(user) -> bool:
+    """Stakeholder communications: the lab's support roles and Incident Managers, not External Support."""
+    return _perm(user, "send_status_update")
+
+
 def in_tier_group(user, tier: str) -> bool:
     group = TIER_GROUPS.get(tier)
     if not group or isinstance(user, AnonymousUser):

@@ -34,6 +34,7 @@ _READ_REFERENCE = [
 ]
 _SUPPORT = [
     *_READ_REFERENCE,
+    "incidents.send_status_update",
     "incidents.view_incident",
     "incidents.add_incident",
     "incidents.change_incident",
@@ -57,14 +58,33 @@ ALERT_INTAKE_PERMISSIONS = [
     "incidents.view_alertpayload",
 ]
 
+# Seeing incidents beyond one's own (see `incidents.selectors`): every tier's, and security incidents.
+VIEW_ALL_INCIDENTS = "incidents.view_all_incidents"
+VIEW_SECURITY_INCIDENTS = "incidents.view_security_incident"
+# A vendor works on what reached the external tier or was handed to them; it does not read the lab's
+# internal work notes or audit trail, speak to the lab's stakeholders, or keep its problem records.
+EXTERNAL_WITHHELD = [
+    "incidents.view_timelineevent",
+    "incidents.send_status_update",
+    "incidents.add_problem",
+    "incidents.change_problem",
+]
+
 ROLE_PERMISSIONS = {
-    Role.SERVICE_DESK: [*_SUPPORT, "incidents.classify_incident", "incidents.reopen_incident"],
-    Role.SYSADMINS: _SUPPORT,
-    Role.EXPERTS: _SUPPORT,
-    Role.EXTERNAL: [p for p in _SUPPORT if p not in ("incidents.add_problem", "incidents.change_problem")],
-    Role.SECURITY_TEAM: _SUPPORT,
+    Role.SERVICE_DESK: [
+        *_SUPPORT,
+        VIEW_ALL_INCIDENTS,
+        "incidents.classify_incident",
+        "incidents.reopen_incident",
+    ],
+    Role.SYSADMINS: [*_SUPPORT, VIEW_ALL_INCIDENTS],
+    Role.EXPERTS: [*_SUPPORT, VIEW_ALL_INCIDENTS],
+    Role.EXTERNAL: [p for p in _SUPPORT if p not in EXTERNAL_WITHHELD],
+    Role.SECURITY_TEAM: [*_SUPPORT, VIEW_ALL_INCIDENTS, VIEW_SECURITY_INCIDENTS],
     Role.INCIDENT_MANAGERS: [
         *_SUPPORT,
+        VIEW_ALL_INCIDENTS,
+        VIEW_SECURITY_INCIDENTS,
         "incidents.classify_incident",
         "incidents.reopen_incident",
         "incidents.close_incident",
@@ -86,6 +106,7 @@ ROLE_PERMISSIONS = {
     Role.MANAGEMENT: [
         *_READ_REFERENCE,
         "incidents.view_incident",
+        VIEW_ALL_INCIDENTS,
         "incidents.view_timelineevent",
         "incidents.view_comment",
         "incidents.view_checklistitem",
@@ -349,6 +370,25 @@ def grant_role_permissions(apps, role_permissions: dict[str, list[str]]) -> dict
                 *Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames)
             )
     return groups
+
+
+def revoke_role_permissions(apps, role_permissions: dict[str, list[str]]) -> None:
+    """Take permissions named "app_label.codename" back from role groups (a rule that narrowed)."""
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, codes in role_permissions.items():
+        group = Group.objects.filter(name=role).first()
+        for code in codes if group else ():
+            app_label, codename = code.split(".", 1)
+            group.permissions.remove(
+                *Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+            )
+
+
+def seed_confidentiality(apps) -> None:
+    """Existing installations: grant the visibility permissions and take internal notes from vendors."""
+    grant_role_permissions(apps, ROLE_PERMISSIONS)
+    revoke_role_permissions(apps, {Role.EXTERNAL: EXTERNAL_WITHHELD})
 
 
 def ensure_interval_task(apps, *, name: str, task: str, every: int, period: str) -> None:

@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .choices import Visibility
+from .choices import Category, IncidentType, Tier, Visibility
 from .models import (
     ChecklistItem,
     Incident,
@@ -29,21 +29,65 @@ from .models import (
 # constant number of queries whatever its length.
 INCIDENT_RELATED = ("service", "assignee", "reporter", "problem", "parent", "alert__source")
 
-# Who sees every incident and its internal work notes: the support tiers, Incident Managers and
-# Management hold these permissions (granted to the role groups by migration).
-VIEW_ALL_PERMISSION = "incidents.view_incident"
+# Who sees what (issue "Trust first"); the permissions are granted to the role groups by migration
+# (`incidents.reference_data.ROLE_PERMISSIONS`):
+# - `view_all_incidents`: the incidents of every tier (Service Desk, System Administrators, Subject Matter
+#   Experts, Security Team, Incident Managers, Management). External Support lacks it and sees only the
+#   incidents that reached the external tier or are assigned to them.
+# - `view_security_incident`: security incidents (Security Team, Incident Managers). Anyone else sees a
+#   security incident only as its reporter or its assignee.
+# - `view_timelineevent`: internal work notes and the audit trail (support roles but External Support,
+#   Incident Managers, Management).
+# Everyone signed in sees the incidents they reported. Anything else is "not found", never "forbidden",
+# so nobody learns that an incident they may not see exists.
+VIEW_ALL_PERMISSION = "incidents.view_all_incidents"
+VIEW_SECURITY_PERMISSION = "incidents.view_security_incident"
 VIEW_INTERNAL_PERMISSION = "incidents.view_timelineevent"
+VIEW_TIER_PERMISSION = "incidents.view_incident"
+
+
+def security_incident_q(prefix: str = "") -> Q:
+    """A security incident: classified as security, or logged as a security breach before classification."""
+    return Q(**{f"{prefix}category": Category.SECURITY}) | Q(
+        **{f"{prefix}incident_type": IncidentType.SECURITY_BREACH}
+    )
+
+
+def is_security_incident(incident: Incident) -> bool:
+    return incident.category == Category.SECURITY or incident.incident_type == IncidentType.SECURITY_BREACH
+
+
+def visibility_q(user, prefix: str = "") -> Q | None:
+    """The condition an incident (reached through `prefix`, e.g. "incident__") meets when `user` may see
+    it; None when the user sees every incident, `Q(pk__in=[])` when none."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Q(**{f"{prefix}pk__in": []})
+    if user.is_superuser:
+        return None
+    own = Q(**{f"{prefix}reporter": user.pk}) | Q(**{f"{prefix}assignee": user.pk})
+    if user.has_perm(VIEW_ALL_PERMISSION):
+        scope = None
+    elif user.has_perm(VIEW_TIER_PERMISSION):
+        scope = Q(**{f"{prefix}tier": Tier.EXTERNAL}) | own
+    else:
+        return Q(**{f"{prefix}reporter": user.pk})
+    if not user.has_perm(VIEW_SECURITY_PERMISSION):
+        confidential = security_incident_q(prefix) & ~own
+        scope = ~confidential if scope is None else scope & ~confidential
+    return scope
 
 
 def visible_incidents(user) -> QuerySet[Incident]:
-    """Users holding `incidents.view_incident` see every incident; anyone else signed in sees only the
-    incidents they reported; anonymous users see none."""
+    """The incidents `user` may see (the rule above): the one place admin, API, reports, exports, webhooks
+    and search ask."""
+    condition = visibility_q(user)
     incidents = Incident.objects.all()
-    if user is None or not user.is_authenticated or not user.is_active:
-        return incidents.none()
-    if user.has_perm(VIEW_ALL_PERMISSION):
-        return incidents
-    return incidents.filter(reporter=user)
+    return incidents if condition is None else incidents.filter(condition)
+
+
+def can_see_incident(user, incident: Incident) -> bool:
+    """The rule of `visible_incidents` for one incident already in hand."""
+    return visible_incidents(user).filter(pk=incident.pk).exists()
 
 
 def incident_list(*, user, filters: Mapping[str, Any] | None = None) -> QuerySet[Incident]:
@@ -92,10 +136,11 @@ def can_see_internal(user) -> bool:
 
 
 def incident_timeline(*, incident: Incident, user) -> QuerySet[TimelineEvent]:
-    """The incident's timeline in time order; users without a support role see only public entries."""
+    """The incident's timeline in time order; users who may not read internal work notes (reporters,
+    External Support) see the public entries and what they wrote themselves."""
     events = incident.timeline.select_related("actor").order_by("created_at", "pk")
     if not can_see_internal(user):
-        events = events.filter(visibility=Visibility.PUBLIC)
+        events = events.filter(Q(visibility=Visibility.PUBLIC) | Q(actor=user.pk))
     return events
 
 

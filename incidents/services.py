@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 from django_fsm import ConcurrentTransition
 
+from . import limits
 from . import permissions as perms
 from .choices import (
     OPEN_STATES,
@@ -34,6 +35,7 @@ from .choices import (
 )
 from .exceptions import PermissionDenied, TransitionNotAllowed, ValidationError
 from .models import (
+    AlertSource,
     ChecklistItem,
     Incident,
     IncidentAlert,
@@ -90,6 +92,20 @@ def _check_choice(errors: dict, field: str, value, choices) -> None:
         errors.setdefault(field, []).append(
             f"'{value}' is not a valid choice; use one of: {', '.join(choices.values)}."
         )
+
+
+def _check_title(errors: dict, title, *, model=Incident) -> None:
+    if isinstance(title, str):
+        max_length = model._meta.get_field("title").max_length
+        for message in limits.title_errors(title, max_length=max_length):
+            errors.setdefault("title", []).append(message)
+
+
+def _check_source(errors: dict, source, user) -> None:
+    """`monitoring` marks what an alert source raised (seed 2.1 "Detection: via monitoring"): reports count
+    it as detected by monitoring, so only a source's own account (`incidents.alerts`) may set it."""
+    if source == Source.MONITORING and not AlertSource.objects.filter(account_id=user.pk).exists():
+        errors.setdefault("source", []).append("Only alert sources may log monitoring incidents.")
 
 
 def _raise_if(errors: dict) -> None:
@@ -221,16 +237,24 @@ def incident_create(
     reporter=None,
 ) -> Incident:
     """Log an incident (seed 2.1 "Logging"). The SLA clocks start at logging but get their targets at
-    classification. `detected_at` defaults to now and may be earlier, never later."""
+    classification. `detected_at` defaults to now and may be earlier (by `DETECTED_AT_MAX_AGE` at most),
+    never later. Text is bounded (`incidents.limits`); `source=monitoring` is for alert sources only."""
     if not user.is_authenticated:  # anyone signed in may report; roles act on it
         raise PermissionDenied("Sign in to log an incident.")
+    if not perms.can_log_incident(user):
+        raise PermissionDenied("Your role reads incidents; it does not log them.")
     now = timezone.now()
     errors: dict = {}
     _require(errors, title=title)
+    _check_title(errors, title.strip() if isinstance(title, str) else title)
+    limits.check_text(errors, description=description)
     _check_choice(errors, "incident_type", incident_type, IncidentType)
     _check_choice(errors, "source", source, Source)
+    _check_source(errors, source, user)
     if detected_at and detected_at > now:
         errors.setdefault("detected_at", []).append("Detection cannot be in the future.")
+    elif detected_at:
+        errors.update(_detected_at_errors(detected_at, logged_at=now))
     if service is not None and not service.is_active:
         errors.setdefault("service", []).append(f"Service '{service.slug}' is retired.")
     _raise_if(errors)
@@ -278,8 +302,12 @@ def incident_update(*, incident: Incident, user, data: dict) -> Incident:
     errors: dict = {}
     if "title" in data:
         _require(errors, title=data["title"])
-    if data.get("detected_at") and data["detected_at"] > locked.created_at:
-        errors.setdefault("detected_at", []).append("Detection cannot be later than logging.")
+        _check_title(errors, data["title"])
+    limits.check_text(errors, description=data.get("description"))
+    if "source" in data and data["source"] != locked.source:
+        _check_source(errors, data["source"], user)
+    if data.get("detected_at"):
+        errors.update(_detected_at_errors(data["detected_at"], logged_at=locked.created_at))
     if data.get("parent") is not None and data["parent"].pk == locked.pk:
         errors.setdefault("parent", []).append("An incident cannot be its own parent.")
     assignee = data.get("assignee")
@@ -319,6 +347,11 @@ def incident_update(*, incident: Incident, user, data: dict) -> Incident:
         )
     incident_updated.send(sender=Incident, incident=locked, user=user, changed=changed)
     return locked
+
+
+def _detected_at_errors(detected_at: datetime, *, logged_at: datetime) -> dict:
+    messages = limits.detected_at_errors(detected_at, logged_at=logged_at)
+    return {"detected_at": messages} if messages else {}
 
 
 def tier_following(current: str, assignee) -> str:
@@ -370,6 +403,7 @@ def incident_classify(
     _check_choice(errors, "impact", impact, Level)
     _check_choice(errors, "incident_type", incident_type, IncidentType)
     _check_choice(errors, "severity", severity, Severity)
+    limits.check_text(errors, severity_reason=severity_reason, note=note)
     if service is not None and not service.is_active:
         errors.setdefault("service", []).append(f"Service '{service.slug}' is retired.")
 
@@ -443,6 +477,7 @@ def incident_investigate(*, incident: Incident, user, assignee=None, note: str =
         errors["assignee"] = ["The assignee's account is inactive."]
     elif not perms.can_investigate(incident, assignee):
         errors["assignee"] = [f"{assignee.get_username()} is not in a support tier and cannot investigate."]
+    limits.check_text(errors, note=note)
 
     previous: dict = {}
 
@@ -477,6 +512,7 @@ def incident_hold(*, incident: Incident, user, reason: str, note: str) -> Incide
     errors: dict = {}
     _require(errors, reason=reason, note=note)
     _check_choice(errors, "reason", reason, HoldReason)
+    limits.check_text(errors, note=note)
 
     def validate(locked):
         _raise_if(errors)
@@ -491,6 +527,7 @@ def incident_resume(*, incident: Incident, user, note: str) -> Incident:
     """Back to work; the time spent on hold moves the resolution due time later."""
     errors: dict = {}
     _require(errors, note=note)
+    limits.check_text(errors, note=note)
 
     def validate(locked):
         _raise_if(errors)
@@ -504,6 +541,7 @@ def incident_resolve(*, incident: Incident, user, code: str, notes: str) -> Inci
     errors: dict = {}
     _require(errors, resolution_code=code, resolution_notes=notes)
     _check_choice(errors, "resolution_code", code, ResolutionCode)
+    limits.check_text(errors, resolution_notes=notes)
 
     def validate(locked):
         _raise_if(errors)
@@ -523,15 +561,21 @@ def incident_resolve(*, incident: Incident, user, code: str, notes: str) -> Inci
 
 def incident_close(*, incident: Incident, user, note: str = "") -> Incident:
     """Seed 2.1 "Closure": an Incident Manager, or the reporter confirming the fix."""
-    return _transition(
-        incident, user=user, name="close", note=note, validate=lambda locked: {"now": timezone.now()}
-    )
+    errors: dict = {}
+    limits.check_text(errors, note=note)
+
+    def validate(locked):
+        _raise_if(errors)
+        return {"now": timezone.now()}
+
+    return _transition(incident, user=user, name="close", note=note, validate=validate)
 
 
 def incident_reopen(*, incident: Incident, user, reason: str) -> Incident:
     """The fix did not hold: back to investigating, counted for the reopen-rate KPI."""
     errors: dict = {}
     _require(errors, reason=reason)
+    limits.check_text(errors, reason=reason)
     return _transition(
         incident, user=user, name="reopen", note=reason, validate=lambda locked: _raise_if(errors)
     )
@@ -541,6 +585,7 @@ def incident_cancel(*, incident: Incident, user, reason: str) -> Incident:
     """Withdraw an incident logged in error (duplicate, false alarm) before work starts."""
     errors: dict = {}
     _require(errors, reason=reason)
+    limits.check_text(errors, reason=reason)
     return _transition(
         incident,
         user=user,
@@ -573,6 +618,7 @@ def comment_add(
     """Internal work notes are for support staff; public updates are what the reporter sees."""
     errors: dict = {}
     _require(errors, body=body)
+    limits.check_text(errors, body=body)
     _check_choice(errors, "visibility", visibility, Visibility)
     _raise_if(errors)
     is_staff_role = user.has_perm("incidents.add_comment")
@@ -607,6 +653,8 @@ def problem_create(*, user, title: str, description: str = "", workaround: str =
         raise PermissionDenied("You may not create problem records.")
     errors: dict = {}
     _require(errors, title=title)
+    _check_title(errors, title, model=Problem)
+    limits.check_text(errors, description=description, workaround=workaround)
     _raise_if(errors)
     problem = Problem(
         number=next_number("problem", "PRB"),
@@ -625,6 +673,8 @@ def problem_create(*, user, title: str, description: str = "", workaround: str =
 
 # Far beyond any target the seed gives (72 h at most); due times computed from it stay within the calendar.
 MAX_SLA_TARGET = timedelta(days=365)
+# Far below any target the seed gives (15 min at least): a shorter one breaches every incident at logging.
+MIN_SLA_TARGET = timedelta(minutes=1)
 
 
 @transaction.atomic
@@ -632,15 +682,16 @@ def sla_policy_update(
     *, policy: SlaPolicy, user, response_target: timedelta, resolution_target: timedelta
 ) -> SlaPolicy:
     """Change one severity's targets (seed 3.1 defaults: S1 15 min / 4 h, S2 30 min / 8 h, S3 4 h / 24 h,
-    S4 24 h / 72 h). Incident Managers only (`incidents.change_slapolicy`); both targets positive, at most
-    `MAX_SLA_TARGET`, and the resolution target no shorter than the response target. Incidents already
-    classified keep their due times until their severity changes or they leave hold."""
+    S4 24 h / 72 h). Incident Managers only (`incidents.change_slapolicy`); both targets at least
+    `MIN_SLA_TARGET` and at most `MAX_SLA_TARGET`, and the resolution target no shorter than the response
+    target. Incidents already classified keep their due times until their severity changes or they leave
+    hold."""
     if not user.has_perm("incidents.change_slapolicy"):
         raise PermissionDenied("Only Incident Managers may change SLA policies.")
     errors: dict = {}
     for field, value in (("response_target", response_target), ("resolution_target", resolution_target)):
-        if value is None or value <= timedelta(0):
-            errors.setdefault(field, []).append("Must be a positive duration.")
+        if value is None or value < MIN_SLA_TARGET:
+            errors.setdefault(field, []).append("At least 1 minute.")
         elif value > MAX_SLA_TARGET:
             errors.setdefault(field, []).append(f"At most {MAX_SLA_TARGET.days} days.")
     if not errors and resolution_target < response_target:

@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.signals import after_setup_logger, after_setup_task_logger
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "itsm.settings")
 
@@ -20,3 +21,13 @@ def _make_filesystem_broker_folders(sender, **kwargs):
         folder = (sender.conf.broker_transport_options or {}).get(key)
         if folder:
             Path(folder).mkdir(parents=True, exist_ok=True)
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _redact_secrets_in_worker_logs(logger, **kwargs):
+    """The worker replaces the root handlers Django configured with its own: they get the same filter."""
+    from itsm.log_filters import RedactSecrets
+
+    for handler in logger.handlers:
+        handler.addFilter(RedactSecrets())

@@ -1,13 +1,18 @@
 """One settings module for every environment: production differs by environment variables, not code.
 
-With nothing set you get a zero-setup development site: SQLite in the project folder, DEBUG on, mail to
-the console and a file-system Celery broker (no Redis needed).
+It fails closed: DEBUG is off unless the environment turns it on, and without DEBUG a missing SECRET_KEY,
+ALLOWED_HOSTS or DEFAULT_FROM_EMAIL stops start-up. With DEBUG=true (`make run` and `make test` set it) and
+nothing else you get a zero-setup development site: SQLite in the project folder, mail to the console and a
+file-system Celery broker (no Redis needed).
 """
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.dateparse import parse_duration
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -15,10 +20,31 @@ VAR_DIR = BASE_DIR / "var"
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")  # optional; ignored when absent
 
-DEBUG = env.bool("DEBUG", default=True)
+DEBUG = env.bool("DEBUG", default=False)
+
+
+def _required(name: str, *, development, cast=str):
+    """A value production must set (an empty one counts as unset); with DEBUG on, `development` stands in."""
+    if DEBUG:
+        return env.get_value(name, cast=cast, default=development)
+    value = env.get_value(name, cast=cast, default="")
+    if not (value.strip() if isinstance(value, str) else [item for item in value if item.strip()]):
+        raise ImproperlyConfigured(f"Set {name} in the environment (DEBUG is off).")
+    return value
+
+
+def _duration(name: str, *, default: str) -> timedelta:
+    """A positive duration: ISO 8601 ("P30D", "PT15M"), "DD HH:MM:SS" or seconds."""
+    value = env.str(name, default=default)
+    duration = parse_duration(value.strip())
+    if duration is None or duration <= timedelta(0):
+        raise ImproperlyConfigured(f"{name} must be a positive duration such as {default!r}, not {value!r}.")
+    return duration
+
+
 # Development gets a fixed, clearly-labelled key; production must provide its own.
-SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key" if DEBUG else environ.Env.NOTSET)
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"] if DEBUG else [])
+SECRET_KEY = _required("SECRET_KEY", development="dev-only-insecure-key")
+ALLOWED_HOSTS = _required("ALLOWED_HOSTS", cast=list, development=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -34,13 +60,18 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "simple_history",
     "django_celery_beat",
+    "axes",
     "incidents",
     "escalation",
     "reporting",
 ]
 
 MIDDLEWARE = [
+    # First, so everything after it (throttles, sign-in lockout, logs) sees the real client address.
+    "itsm.client_address.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # A NUL character in a query string (?q=%00) is a 400 before any view queries PostgreSQL with it.
+    "itsm.middleware.RefuseNulQueryMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -49,6 +80,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Puts request.user on every history row written while serving a request.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Turns a sign-in refused for too many failures into the lockout page (429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "itsm.urls"
@@ -101,15 +134,58 @@ MEDIA_ROOT = env("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 
 LOGIN_URL = "admin:login"
 
+# --- sign-in and API tokens ------------------------------------------------------------------------------
+# Axes first: it refuses a locked-out account or address before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# Reverse proxies in front of the site (addresses or networks, comma-separated). Only when the connecting
+# address is one of them is X-Forwarded-For read (itsm.client_address); otherwise it is ignored.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# After LOGIN_FAILURE_LIMIT failed sign-ins (admin or API token endpoint) an account, and separately an
+# address, is refused for LOGIN_LOCKOUT_TIME after its latest attempt; an Incident Manager can release it
+# earlier in the admin (Axes > Access attempts: delete the row).
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = _duration("LOGIN_LOCKOUT_TIME", default="PT15M")
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_CALLABLE = "incidents.sign_in.lockout_response"
+# The address ClientAddressMiddleware resolved; never a header the client wrote.
+AXES_CLIENT_IP_CALLABLE = "itsm.client_address.client_address"
+# A token from POST /api/v1/auth/token/ works this long; then it answers 401 and the endpoint issues a new
+# one. Changing the password revokes it at once.
+API_TOKEN_TTL = _duration("API_TOKEN_TTL", default="P30D")
+
 # --- e-mail ------------------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="itsm@localhost")
+DEFAULT_FROM_EMAIL = _required("DEFAULT_FROM_EMAIL", development="itsm@localhost")
+
+# --- outbound webhooks -------------------------------------------------------------------------------
+# Webhooks never reach loopback, private, link-local (169.254.169.254), shared, multicast or reserved
+# addresses, written or resolved, unless listed here: CIDR networks (WEBHOOK_ALLOWED_NETWORKS=10.20.0.0/16)
+# or exact host names (WEBHOOK_ALLOWED_HOSTS=chat.lab.internal). Comma-separated; empty by default.
+WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
+WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
+
+# --- input limits (issue #8) ------------------------------------------------------------------------
+# Request bodies: the API's parsers answer 413 beyond API_MAX_BODY_BYTES (alert intake keeps its own 1 MiB),
+# Django's form parsing (the admin) 400. Free text (descriptions, notes, comments): MAX_TEXT_LENGTH
+# characters. Detection: at most DETECTED_AT_MAX_AGE_DAYS before logging.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+MAX_TEXT_LENGTH = env.int("MAX_TEXT_LENGTH", default=20_000)
+DETECTED_AT_MAX_AGE = timedelta(days=env.int("DETECTED_AT_MAX_AGE_DAYS", default=30))
 
 # --- REST API ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # DRF's parsers, bounded in size and (JSON) nesting depth: incidents.api.parsers.
+    "DEFAULT_PARSER_CLASSES": [
+        "incidents.api.parsers.JSONParser",
+        "incidents.api.parsers.FormParser",
+        "incidents.api.parsers.MultiPartParser",
+    ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "incidents.api.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -123,6 +199,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "incidents.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "incidents.api.errors.exception_handler",
     # Per-user and per-address limits; 429 with Retry-After beyond them. Counted in the cache (CACHE_URL).
+    # The address is REMOTE_ADDR, which ClientAddressMiddleware has already resolved through TRUSTED_PROXIES:
+    # DRF must not read X-Forwarded-For again (NUM_PROXIES None would trust whatever the client sent).
+    "NUM_PROXIES": 0,
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.UserRateThrottle",
         "rest_framework.throttling.AnonRateThrottle",
@@ -167,6 +246,15 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
         "polling_interval": 0.2,  # the default 1 s caps a worker at a few tasks a second
     }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # A Redis that does not answer is an error after 5 s, not after the system's TCP timeout of minutes
+        # (a web request queuing a task would wait that long), and a connection a firewall or NAT dropped
+        # without a word is noticed (keepalive, a PING when idle 10 s) instead of waited on forever.
+        "socket_connect_timeout": 5,
+        "socket_keepalive": True,
+        "health_check_interval": 10,
+    }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -178,13 +266,27 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The worker and beat wait out a broker outage however long it lasts (by default they give up after 100
+# attempts), at start-up too. A task running when the connection drops is cancelled: its unacknowledged
+# message is delivered again, and every task is safe to run twice.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Seconds: /healthz and the admin home page report the escalation sweep (run every minute) as failing when
+# its last success is older than this, since then the worker or beat is down.
+SWEEP_STALE_AFTER = env.int("SWEEP_STALE_AFTER", default=300)
+
+# Error reports (the debug page, mailed tracebacks) hide connection URLs' passwords as well as Django's list.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "itsm.log_filters.ExceptionReporterFilter"
 
 SIMPLE_HISTORY_REVERT_DISABLED = True  # history is an audit trail, never an undo button
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # No password, token or secret reaches a log line (the Celery worker's handlers get it too: itsm.celery).
+    "filters": {"redact_secrets": {"()": "itsm.log_filters.RedactSecrets"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
 

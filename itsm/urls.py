@@ -4,9 +4,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import RedirectView
 
 from incidents.api.errors import not_found
+from itsm.health import healthz
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("incidents.api.urls")),
     path("api/v1/", include("reporting.api.urls")),

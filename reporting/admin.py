@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -17,6 +18,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
+
+from incidents import selectors as incident_selectors
+from incidents.admin.base import VisibleIncidentsMixin
 
 from . import charts, selectors, services
 from .choices import CONTENT_TYPES, FORMATS, ReportKind
@@ -63,6 +67,15 @@ class StoredReportAdmin(admin.ModelAdmin):
     )
     fields = readonly_fields
 
+    def get_queryset(self, request):
+        # A stored major-incident review names its incident in `period`: shown to those who may see it.
+        visible = incident_selectors.visible_incidents(request.user).values("number")
+        return (
+            super()
+            .get_queryset(request)
+            .filter(~Q(kind=ReportKind.MAJOR_INCIDENT_REVIEW) | Q(period__in=visible))
+        )
+
     def has_add_permission(self, request):
         return False  # reports are generated from the report page, the commands or the schedule
 
@@ -86,7 +99,7 @@ class StoredReportAdmin(admin.ModelAdmin):
 
     def download_view(self, request, pk):
         _require(request, VIEW_REPORTS)
-        report = get_object_or_404(StoredReport, pk=pk)
+        report = get_object_or_404(self.get_queryset(request), pk=pk)
         try:
             handle = report.file.open("rb")
         except FileNotFoundError as exc:
@@ -181,7 +194,7 @@ class ActionItemInline(admin.TabularInline):
 
 
 @admin.register(MajorIncidentReview)
-class MajorIncidentReviewAdmin(SimpleHistoryAdmin):
+class MajorIncidentReviewAdmin(VisibleIncidentsMixin, SimpleHistoryAdmin):
     """Drafted when a major incident is closed; the Incident Managers complete it here. The document (the
     Post-Incident Summary template with the reconstructed timeline) opens from the object tools."""
 
@@ -227,7 +240,7 @@ class MajorIncidentReviewAdmin(SimpleHistoryAdmin):
         """The review as a document: HTML opens in the browser; the other formats are stored and downloaded."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        review = get_object_or_404(MajorIncidentReview.objects.select_related("incident"), pk=pk)
+        review = get_object_or_404(self.get_queryset(request).select_related("incident"), pk=pk)
         if fmt not in FORMATS[ReportKind.MAJOR_INCIDENT_REVIEW]:
             raise Http404(f"Unknown format {fmt!r}.")
         try:

@@ -38,6 +38,18 @@ def pdf_fonts() -> dict[str, str]:
     return {"regular": str(folder / "DejaVuSans.ttf"), "bold": str(folder / "DejaVuSans-Bold.ttf")}
 
 
+def _resource_policy() -> dict:
+    """What the renderer may read besides the HTML: the fonts, nothing from the network (charts are
+    `data:` URIs). The templates escape all user text, so no tag in a report comes from a user; this keeps
+    it so should one ever slip through. xhtml2pdf releases before resource policies get no such limit."""
+    try:
+        from xhtml2pdf.config.resources import ResourceAccessPolicy
+    except ImportError:
+        return {}
+    fonts = Path(pdf_fonts()["regular"]).parent
+    return {"resource_policy": ResourceAccessPolicy(allow_remote=False, base_dir=fonts)}
+
+
 def html_to_pdf(html: str) -> bytes:
     try:
         from xhtml2pdf import pisa
@@ -49,7 +61,7 @@ def html_to_pdf(html: str) -> bytes:
     level = quiet.level
     quiet.setLevel(logging.ERROR)
     try:
-        result = pisa.CreatePDF(html, dest=output, encoding="utf-8")
+        result = pisa.CreatePDF(html, dest=output, encoding="utf-8", **_resource_policy())
     finally:
         quiet.setLevel(level)
     if result.err:

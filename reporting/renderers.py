@@ -8,9 +8,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 from django.conf import settings
 from django.template.loader import render_to_string
+
+from incidents.output_safety import csv_row
 
 from . import charts, formatting
 from .choices import FORMATS, ReportFormat, ReportKind
@@ -40,18 +43,37 @@ def render(kind: str, data: dict, fmt: str, **context) -> bytes:
 
 
 def _csv(rows: list[list]) -> str:
+    """Titles, names and notes come from users: text a spreadsheet would run as a formula is escaped
+    (`csv_row`); numbers are written as numbers."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerows([["" if v is None else v for v in row] for row in rows])
+    writer.writerows([csv_row("" if v is None else v for v in row) for row in rows])
     return buffer.getvalue()
 
 
-def _md_table(header: list[str], rows: list[list]) -> str:
-    def cell(value) -> str:
-        return formatting.dash(value).replace("|", "\\|").replace("\n", " ")
+class Markdown(str):
+    """Markdown the renderer writes itself (a bold "Total"), put into a table cell as it is."""
 
+
+# Markdown viewers render inline HTML and follow links and images: user text must read as typed. HTML's
+# `& < >` become entities (no tag, no <autolink>); the characters of links, images, code, emphasis and
+# table cells get a backslash.
+_MD_PUNCTUATION = re.compile(r"([\\`*_\[\]|~])")
+
+
+def md_text(value, *, block: bool = False) -> str:
+    """User text for Markdown: shown as typed, never as a link, image, tag or code. Inline (table cells,
+    headings) it is one line; a `block` (a review's paragraphs) keeps its lines, so a "- " list stays one."""
+    if isinstance(value, Markdown):
+        return value
+    text = formatting.dash(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_PUNCTUATION.sub(r"\\\1", text)
+    return text if block else re.sub(r"[\r\n]+", " ", text)
+
+
+def _md_table(header: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(md_text(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -239,7 +261,7 @@ def service_impact_markdown(data: dict) -> str:
         _md_table(
             ["service", *HUMAN_SERVICE_HEADER],
             [[row["name"], *_human_service_values(row)] for row in data["services"]]
-            + [["**Total**", *_human_service_values(data["totals"])]],
+            + [[Markdown("**Total**"), *_human_service_values(data["totals"])]],
         ),
         "",
         "## Trend",
@@ -278,7 +300,9 @@ def service_impact_markdown(data: dict) -> str:
         "",
     ]
     if data["recommendations"]:
-        parts += [f"- **{r['action']}.** {r['explanation']}" for r in data["recommendations"]]
+        parts += [
+            f"- **{md_text(r['action'])}.** {md_text(r['explanation'])}" for r in data["recommendations"]
+        ]
     else:
         parts.append("No rule fired this month.")
     return "\n".join(parts) + "\n"
@@ -412,9 +436,9 @@ def review_markdown(data: dict) -> str:
     incident, review = data["incident"], data["review"]
     sla = data["sla"]
     parts = [
-        f"# Major-incident review {incident['number']}: {incident['title']}",
+        f"# Major-incident review {incident['number']}: {md_text(incident['title'])}",
         "",
-        f"Service {formatting.dash(incident['service_name'])} · {formatting.dash(incident['severity'])} · "
+        f"Service {md_text(incident['service_name'])} · {formatting.dash(incident['severity'])} · "
         f"{incident['state']} · review {review['status'] if review else 'not drafted yet'}",
         "",
         "## Durations",
@@ -490,7 +514,7 @@ def review_markdown(data: dict) -> str:
             ("what_went_well", "What went well"),
             ("what_went_badly", "What went badly"),
         ):
-            parts += [f"## {title}", "", review[key] or "—", ""]
+            parts += [f"## {title}", "", md_text(review[key], block=True), ""]
         parts += ["## Action items", ""]
         if review["action_items"]:
             parts.append(

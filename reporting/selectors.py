@@ -30,11 +30,13 @@ from django.utils import timezone
 from escalation.models import EscalationEvent, Notification
 from incidents.choices import Category, EventKind, IncidentType, Severity, State
 from incidents.models import Incident, Service, resolution_breached_q, response_breached_q
+from incidents.selectors import security_incident_q
 
 from .periods import Period, day_range, months_back
 from .sql import SecondsBetween, seconds_between_sql, timestamp_param
 
 SEVERITIES = tuple(Severity.values)  # S1..S4
+RESTRICTED_TITLE = "Security incident (details restricted)"
 UNCLASSIFIED = "unclassified"
 TREND_MONTHS = 6  # the report's month and the 5 before it
 
@@ -611,6 +613,12 @@ def weekly_summary(*, week: Period, now: datetime | None = None) -> dict:
                 When(state=State.ON_HOLD, then=Value("paused")),
                 default=Value("within target"),
             ),
+            # The summary goes to a distribution list and is stored for every report reader: a security
+            # incident is counted and listed, its title withheld (`incidents.selectors` confidentiality).
+            shown_title=Case(
+                When(security_incident_q(), then=Value(RESTRICTED_TITLE)),
+                default=F("title"),
+            ),
             severity_order=Case(
                 When(severity="", then=Value(9)),
                 *[When(severity=s, then=Value(i)) for i, s in enumerate(SEVERITIES)],
@@ -620,7 +628,7 @@ def weekly_summary(*, week: Period, now: datetime | None = None) -> dict:
         .order_by("-breached", "severity_order", "created_at", "pk")
         .values(
             "number",
-            "title",
+            "shown_title",
             "state",
             "severity",
             "service__slug",
@@ -644,7 +652,7 @@ def weekly_summary(*, week: Period, now: datetime | None = None) -> dict:
         "incidents": [
             {
                 "number": r["number"],
-                "title": r["title"],
+                "title": r["shown_title"],
                 "state": r["state"],
                 "severity": r["severity"] or None,
                 "service": r["service__slug"],

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from incidents.choices import Role
 from incidents.models import Incident
+from incidents.output_safety import header_line
 
 from . import formatting, renderers, selectors
 from .choices import CONTENT_TYPES, ReportFormat, ReportKind
@@ -130,7 +131,9 @@ def _deliver(*, kind: str, period: Period, group: str, build) -> ReportDelivery:
         subject, text, html, attachments = build(delivery)
         recipients = _recipients(group)
         if recipients:
-            message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, recipients)
+            message = EmailMultiAlternatives(
+                header_line(subject), text, settings.DEFAULT_FROM_EMAIL, recipients
+            )
             message.attach_alternative(html, "text/html")
             for stored in attachments:
                 stored.file.open("rb")

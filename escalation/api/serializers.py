@@ -17,6 +17,7 @@ from incidents.choices import Tier
 
 from ..choices import Clock, EventKind, Level, OnCallTarget, RotationKind
 from ..models import EscalationEvent
+from ..services.policies import MAX_STEPS
 
 User = get_user_model()
 USERNAME = User.USERNAME_FIELD
@@ -73,7 +74,13 @@ class EscalationPolicySerializer(serializers.Serializer):
 
 
 class EscalationPolicyUpdateSerializer(serializers.Serializer):
-    steps = EscalationStepSerializer(many=True, help_text="The new steps; they replace the current ones.")
+    # The service refuses more than MAX_STEPS too; refused here, a long list is not parsed step by step.
+    steps = EscalationStepSerializer(
+        many=True,
+        max_length=MAX_STEPS,
+        error_messages={"max_length": "A policy has at most {max_length} steps."},
+        help_text=f"The new steps (at most {MAX_STEPS}); they replace the current ones.",
+    )
 
 
 # --- on call --------------------------------------------------------------------------------------------
@@ -90,17 +97,31 @@ class OnCallQuerySerializer(serializers.Serializer):
 
 
 class OnCallSerializer(serializers.Serializer):
-    """A rotation's person at a moment: the regular shift, or an override covering it."""
+    """A rotation's person at a moment: the regular shift, or an override covering it. The e-mail address
+    is for support roles and Incident Managers; for anyone else the field is left out."""
 
     rotation = serializers.CharField(source="rotation.name")
     kind = serializers.ChoiceField(source="rotation.kind", choices=RotationKind.choices)
     user = serializers.CharField(
         source=f"user.{USERNAME}", allow_null=True, default=None, help_text="Username."
     )
-    email = serializers.EmailField(source="user.email", allow_null=True, default=None)
+    email = serializers.EmailField(
+        source="user.email",
+        allow_null=True,
+        default=None,
+        required=False,
+        help_text="Only for support roles (the tiers, Security Team) and Incident Managers.",
+    )
     starts_at = serializers.DateTimeField(allow_null=True)
     ends_at = serializers.DateTimeField(allow_null=True)
     is_override = serializers.BooleanField()
+
+    def to_representation(self, instance):
+        # The view decides (`include_email` in the context); without it, nobody's address goes out.
+        data = super().to_representation(instance)
+        if not self.context.get("include_email"):
+            del data["email"]
+        return data
 
 
 # --- work on an incident --------------------------------------------------------------------------------

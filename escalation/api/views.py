@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from incidents import permissions as incident_permissions
 from incidents import selectors as incident_selectors
 from incidents.api.serializers import ErrorSerializer, IncidentSerializer
 from incidents.api.views import E400, E403, E404, LOOKUP_VALUE_REGEX
@@ -67,7 +68,8 @@ class EscalationPolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
 @extend_schema(
     tags=["escalation"],
     summary="Who is on call: each rotation's current person",
-    description="An override covering the moment wins over the regular shift; `user` is null when nobody is.",
+    description="An override covering the moment wins over the regular shift; `user` is null when nobody is. "
+    "`email` is given to support roles (the tiers, Security Team) and Incident Managers only.",
     parameters=[
         OpenApiParameter(
             "at",
@@ -83,7 +85,12 @@ class OnCallView(APIView):
         query = s.OnCallQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         at = query.validated_data.get("at") or timezone.now()
-        return Response(s.OnCallSerializer(selectors.on_call_now(at=at), many=True).data)
+        include_email = incident_permissions.is_support_role(request.user)
+        return Response(
+            s.OnCallSerializer(
+                selectors.on_call_now(at=at), many=True, context={"include_email": include_email}
+            ).data
+        )
 
 
 @extend_schema(tags=["escalation"])

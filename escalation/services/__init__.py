@@ -3,6 +3,7 @@
 from .audit import requeue_pending, watchdog
 from .delivery import deliver
 from .functional import escalate_tier
+from .heartbeats import heartbeat_record
 from .hierarchical import fire_due, missed_breaches, overdue, reschedule, sweep
 from .major import (
     clear_major,
@@ -17,10 +18,13 @@ from .major import (
 from .notifications import notify, render
 from .outbox_admin import notification_retry
 from .policies import policy_replace_steps, step_errors
+from .security import page_security_team
+from .webhook_urls import check_webhook_url
 from .webhooks import emit as emit_webhook_event
 from .webhooks import emit_for_transition
 
 __all__ = [
+    "check_webhook_url",
     "clear_major",
     "declare_major",
     "deliver",
@@ -28,6 +32,7 @@ __all__ = [
     "emit_webhook_event",
     "escalate_tier",
     "fire_due",
+    "heartbeat_record",
     "is_emergency",
     "missed_breaches",
     "notification_retry",
@@ -35,6 +40,7 @@ __all__ = [
     "on_closed",
     "on_resolved",
     "overdue",
+    "page_security_team",
     "policy_replace_steps",
     "render",
     "requeue_pending",

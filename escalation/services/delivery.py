@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
-import urllib.error
-import urllib.request
+import ssl
 from datetime import timedelta
 
 from django.conf import settings
@@ -15,8 +15,11 @@ from django.core.mail import EmailMultiAlternatives
 from django.db.models import F, Q
 from django.utils import timezone
 
+from incidents.output_safety import header_line
+
 from ..choices import Channel, DeliveryStatus, Template
 from ..models import Notification, Webhook
+from .webhook_urls import Destination, webhook_destination
 
 MAX_ATTEMPTS = 8
 CLAIM_LEASE = timedelta(minutes=2)  # longer than any send may take (webhook timeouts are seconds)
@@ -57,8 +60,12 @@ def webhook_payload(notification: Notification) -> dict:
 
 def _send(notification: Notification) -> None:
     if notification.channel == Channel.EMAIL:
+        # Rows queued before subjects were made safe may still hold a CR/LF from a title.
         message = EmailMultiAlternatives(
-            notification.subject, notification.body, settings.DEFAULT_FROM_EMAIL, [notification.recipient]
+            header_line(notification.subject),
+            notification.body,
+            settings.DEFAULT_FROM_EMAIL,
+            [notification.recipient],
         )
         if notification.html_body:
             message.attach_alternative(notification.html_body, "text/html")
@@ -66,15 +73,56 @@ def _send(notification: Notification) -> None:
         return
     hook = notification.webhook
     body = json.dumps(webhook_payload(notification)).encode()
-    request = urllib.request.Request(
-        hook.url,
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(hook.secret, body)},
-    )
-    with urllib.request.urlopen(request, timeout=hook.timeout_seconds) as response:
-        if response.status >= 300:
-            raise RuntimeError(f"HTTP {response.status}")
+    # Checked again now, not only when the hook was saved: the name may resolve elsewhere by now.
+    destination = webhook_destination(hook.url)
+    connection = _connection(destination, timeout=hook.timeout_seconds)
+    try:
+        connection.request(
+            "POST",
+            destination.target,
+            body=body,
+            headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(hook.secret, body)},
+        )
+        response = connection.getresponse()
+        status, location = response.status, response.getheader("Location", "")
+    finally:
+        connection.close()
+    if 300 <= status < 400:
+        # Following it would send the body to a place nobody checked (a redirect to 169.254.169.254).
+        raise RuntimeError(f"HTTP {status} redirect to {location or '(no Location)'} not followed")
+    if status >= 300:
+        raise RuntimeError(f"HTTP {status}")
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the destination's checked addresses, not to whatever the name resolves to now."""
+
+    def __init__(self, destination: Destination, timeout: float):
+        super().__init__(destination.host, destination.port, timeout=timeout)
+        self.destination = destination
+
+    def connect(self):
+        self.sock = self.destination.connect(self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """The same over TLS, the certificate checked against the URL's host name."""
+
+    def __init__(self, destination: Destination, timeout: float):
+        super().__init__(destination.host, destination.port, timeout=timeout)
+        self.destination = destination
+        self.tls = ssl.create_default_context()
+
+    def connect(self):
+        self.sock = self.tls.wrap_socket(
+            self.destination.connect(self.timeout), server_hostname=self.destination.host
+        )
+
+
+def _connection(destination: Destination, *, timeout: float) -> http.client.HTTPConnection:
+    if destination.scheme == "https":
+        return _PinnedHTTPSConnection(destination, timeout)
+    return _PinnedHTTPConnection(destination, timeout)
 
 
 def deliver(*, notification_id: int) -> tuple[str, timedelta | None]:
@@ -103,7 +151,7 @@ def deliver(*, notification_id: int) -> tuple[str, timedelta | None]:
         return DeliveryStatus.FAILED, None
     try:
         _send(notification)
-    except (OSError, urllib.error.URLError, RuntimeError, ValueError) as exc:
+    except (OSError, http.client.HTTPException, RuntimeError, ValueError) as exc:
         error = f"{type(exc).__name__}: {exc}"[:2000]
         retry_in = backoff(notification.attempts) if notification.attempts < MAX_ATTEMPTS else None
         status = DeliveryStatus.PENDING if retry_in else DeliveryStatus.FAILED

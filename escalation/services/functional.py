@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from incidents import limits as incident_limits
 from incidents import services as incident_services
 from incidents.choices import OPEN_STATES, TIER_GROUPS, EventKind, Tier
 from incidents.exceptions import Conflict, PermissionDenied, ValidationError
@@ -31,6 +32,7 @@ def escalate_tier(*, incident: Incident, user, reason: str, tier: str | None = N
     errors = {}
     if not reason or not reason.strip():
         errors["reason"] = ["This field is required."]
+    incident_limits.check_text(errors, reason=reason)
     if tier and tier not in TIER_ORDER:
         errors["tier"] = [f"'{tier}' is not a tier; use one of: {', '.join(TIER_ORDER)}."]
     if errors:

@@ -44,13 +44,14 @@ def clock_running(step: EscalationStep, incident: Incident) -> bool:
     return incident.resolved_at is None and incident.state in RESOLUTION_RUNNING
 
 
-def next_step(incident: Incident) -> tuple[EscalationStep | None, datetime | None]:
-    """The earliest step of the incident's policy that has not fired and whose clock is running."""
+def pending_steps(incident: Incident) -> list[tuple[datetime, EscalationStep]]:
+    """The steps of the incident's policy that have not fired and whose clock is running, with their due
+    times, earliest first (ties by the policy's order). Two queries, however many steps there are."""
     if not incident.severity:
-        return None, None
+        return []
     policy = EscalationPolicy.objects.filter(severity=incident.severity).first()
     if policy is None:
-        return None, None
+        return []
     fired = set(EscalationEvent.objects.filter(incident=incident).values_list("key", flat=True))
     candidates = []
     for step in policy.steps.select_related("notify_group").order_by("order", "pk"):
@@ -59,9 +60,15 @@ def next_step(incident: Incident) -> tuple[EscalationStep | None, datetime | Non
         due = step.due_at(incident)
         if due is not None:
             candidates.append((due, step.order, step.pk, step))
-    if not candidates:
+    return [(due, step) for due, _, _, step in sorted(candidates, key=lambda c: c[:3])]
+
+
+def next_step(incident: Incident) -> tuple[EscalationStep | None, datetime | None]:
+    """The earliest step of the incident's policy that has not fired and whose clock is running."""
+    pending = pending_steps(incident)
+    if not pending:
         return None, None
-    due, _, _, step = min(candidates)
+    due, step = pending[0]
     return step, due
 
 
@@ -110,9 +117,11 @@ def fire_due(
             return []  # stale: the incident was rescheduled since this task was queued
         now = now or timezone.now()
         fired = []
-        while True:
-            step, due = next_step(incident)
-            if step is None or due > now:
+        # The steps due are read once: firing one changes neither the incident nor the other steps' due
+        # times. (Looking the next one up again after each step read the whole policy per step fired:
+        # quadratic, and a policy of thousands of steps made every sweep time out.)
+        for due, step in pending_steps(incident):
+            if due > now:
                 break
             event = _fire_step(incident, step, due, now)
             if event is None:

@@ -8,11 +8,13 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from incidents import limits as incident_limits
 from incidents import permissions as incident_perms
 from incidents import services as incident_services
 from incidents.choices import OPEN_STATES, Category, EventKind, Level, Role, Severity, State, Tier
 from incidents.exceptions import Conflict, PermissionDenied, ValidationError
 from incidents.models import Incident
+from incidents.selectors import is_security_incident
 
 from ..choices import EventKind as EscalationKind
 from ..choices import RotationKind, WebhookEvent
@@ -32,17 +34,25 @@ def is_emergency(incident: Incident) -> bool:
     )
 
 
-def emergency_team(at: datetime) -> tuple[list, list[str]]:
-    """The on-call person of every tier plus the on-duty Incident Manager; a whole group where a
-    rotation has nobody."""
+EMERGENCY_ROTATIONS = [
+    (Tier.TIER1, Role.SERVICE_DESK),
+    (Tier.TIER2, Role.SYSADMINS),
+    (Tier.TIER3, Role.EXPERTS),
+    (Tier.EXTERNAL, Role.EXTERNAL),
+    (RotationKind.INCIDENT_MANAGER, Role.INCIDENT_MANAGERS),
+]
+# A security incident is confidential: its emergency team is the Security Team and the Incident Managers.
+SECURITY_EMERGENCY_ROTATIONS = [
+    (RotationKind.SECURITY, Role.SECURITY_TEAM),
+    (RotationKind.INCIDENT_MANAGER, Role.INCIDENT_MANAGERS),
+]
+
+
+def emergency_team(at: datetime, *, security: bool = False) -> tuple[list, list[str]]:
+    """The on-call person of every tier plus the on-duty Incident Manager (for a security incident: of the
+    Security Team and the Incident Managers); a whole group where a rotation has nobody."""
     users, gaps = [], []
-    for kind, group in [
-        (Tier.TIER1, Role.SERVICE_DESK),
-        (Tier.TIER2, Role.SYSADMINS),
-        (Tier.TIER3, Role.EXPERTS),
-        (Tier.EXTERNAL, Role.EXTERNAL),
-        (RotationKind.INCIDENT_MANAGER, Role.INCIDENT_MANAGERS),
-    ]:
+    for kind, group in SECURITY_EMERGENCY_ROTATIONS if security else EMERGENCY_ROTATIONS:
         current = on_call(kind=kind, at=at)
         if current and current.user:
             users.append(current.user)
@@ -59,6 +69,7 @@ def declare_major(*, incident: Incident, user, reason: str, automatic: bool = Fa
         raise PermissionDenied("Only Incident Managers declare major incidents.")
     if not reason or not reason.strip():
         raise ValidationError({"reason": ["This field is required."]})
+    _check_text(reason=reason)
     with transaction.atomic():
         locked = Incident.objects.select_for_update().get(pk=incident.pk)
         if locked.is_major:
@@ -78,7 +89,7 @@ def declare_major(*, incident: Incident, user, reason: str, automatic: bool = Fa
             actor=user if getattr(user, "is_authenticated", False) else None,
             reason=reason,
         )
-        team, gaps = emergency_team(now)
+        team, gaps = emergency_team(now, security=is_security_incident(locked))
         manager = on_call(kind=RotationKind.INCIDENT_MANAGER, at=now)
         record, _ = IncidentEscalation.objects.get_or_create(incident=locked)
         record.incident_manager = (
@@ -109,6 +120,7 @@ def clear_major(*, incident: Incident, user, reason: str) -> Incident:
         raise PermissionDenied("Only Incident Managers clear major status.")
     if not reason or not reason.strip():
         raise ValidationError({"reason": ["This field is required."]})
+    _check_text(reason=reason)
     with transaction.atomic():
         locked = incident_services.incident_set_major(
             incident=incident, user=user, is_major=False, reason=reason
@@ -117,6 +129,13 @@ def clear_major(*, incident: Incident, user, reason: str) -> Incident:
             incident=locked, kind=EventKind.ESCALATION, user=user, note=f"Major status cleared: {reason}"
         )
     return locked
+
+
+def _check_text(**values: str) -> None:
+    errors: dict = {}
+    incident_limits.check_text(errors, **values)
+    if errors:
+        raise ValidationError(errors)
 
 
 def send_incident_notification(*, incident: Incident) -> None:
@@ -128,10 +147,11 @@ def send_incident_notification(*, incident: Incident) -> None:
 
 def send_status_update(*, incident: Incident, user, message: str) -> Incident:
     """A Status Update to stakeholders (and the reporter), recorded as a public update."""
-    if not user.has_perm("incidents.add_comment"):
-        raise PermissionDenied("You may not send status updates.")
+    if not incident_perms.can_send_status_update(user):
+        raise PermissionDenied("You may not send status updates to this incident's stakeholders.")
     if not message or not message.strip():
         raise ValidationError({"message": ["This field is required."]})
+    _check_text(message=message)
     with transaction.atomic():
         locked = Incident.objects.select_for_update().get(pk=incident.pk)
         if locked.state in (State.CLOSED, State.CANCELLED):

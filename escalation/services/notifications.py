@@ -16,6 +16,7 @@ from django.utils import timezone
 from incidents import services as incident_services
 from incidents.choices import EventKind, Visibility
 from incidents.models import Incident
+from incidents.output_safety import header_line
 
 from ..choices import Channel, DeliveryStatus, Template, WebhookEvent
 from ..models import Notification
@@ -31,8 +32,10 @@ SUBJECTS = {
     Template.POST_INCIDENT_SUMMARY: "Post-incident summary: {number} {title}",
     Template.ESCALATION: "[{severity}] Escalation level {level}: {number} {title}",
     Template.PAGE: "PAGE [{severity}] major incident {number}: {title}",
+    Template.SECURITY_PAGE: "PAGE [{severity}] security incident {number}",
     Template.MAJOR_REMINDER: "Reminder: status update due for major incident {number}",
 }
+SUBJECT_LENGTH = Notification._meta.get_field("subject").max_length
 # The templates a person reads (everything but raw webhook events).
 COMMUNICATION_TEMPLATES = list(SUBJECTS)
 # Public templates go to stakeholders and show on the reporter's timeline; the rest are internal.
@@ -40,7 +43,8 @@ PUBLIC_TEMPLATES = {Template.INCIDENT_NOTIFICATION, Template.STATUS_UPDATE, Temp
 
 
 def render(*, template: str, incident: Incident, extra: dict | None = None) -> tuple[str, str, str]:
-    """Subject, plain-text body and HTML body of a communication about an incident."""
+    """Subject, plain-text body and HTML body of a communication about an incident. The subject is one
+    line whatever the title holds (`header_line`): a legacy title with CR/LF must not stop the mail."""
     context = {
         "incident": incident,
         "service": incident.service,
@@ -58,7 +62,7 @@ def render(*, template: str, incident: Incident, extra: dict | None = None) -> t
     )
     text = render_to_string(f"communications/{template}.txt", context).strip() + "\n"
     html = render_to_string(f"communications/{template}.html", context)
-    return subject[:255], text, html
+    return header_line(subject, max_length=SUBJECT_LENGTH), text, html
 
 
 def _highlights(incident: Incident, limit: int = 6) -> list:
@@ -94,7 +98,7 @@ def notify(
         render(template=template, incident=incident, extra=extra)
         if incident
         else (
-            (extra or {}).get("subject", "itsm"),
+            header_line((extra or {}).get("subject", "itsm"), max_length=SUBJECT_LENGTH),
             (extra or {}).get("body", ""),
             "",
         )

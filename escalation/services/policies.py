@@ -1,20 +1,28 @@
 """Editing escalation policies. A policy's steps are replaced as a whole (API PUT, admin form), then every
-open incident of that severity is rescheduled so the new thresholds apply at once."""
+open incident of that severity is rescheduled so the new thresholds apply at once.
+
+Replacing takes its locks in the order the sweep and the transitions take theirs (incident rows, then
+their escalation records, then steps), so it waits for a sweep in progress instead of deadlocking with it:
+a sweep holds an incident and references steps as it fires them, while the replacement deletes steps and
+clears the records pointing at them.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.db.models import Q
 
 from incidents.choices import OPEN_STATES
 from incidents.exceptions import PermissionDenied, ValidationError
 from incidents.models import Incident
 
 from ..choices import Clock, Level, OnCallTarget
-from ..models import EscalationPolicy, EscalationStep
+from ..models import EscalationPolicy, EscalationStep, IncidentEscalation
 from .hierarchical import reschedule
 
 STEP_FIELDS = (
@@ -30,6 +38,18 @@ STEP_FIELDS = (
 
 # An escalation a year after logging is no escalation; beyond, its due time could leave the calendar.
 MAX_OFFSET = timedelta(days=365)
+# The default policy has 4 steps; 20 is room for any real one. Every step of every open incident of the
+# severity is looked at on each reschedule and sweep: thousands starved the worker.
+MAX_STEPS = 20
+
+
+def steps_count_errors(count: int) -> list[str]:
+    """A policy has at least one step and at most `MAX_STEPS`."""
+    if count < 1:
+        return ["A policy needs at least one step."]
+    if count > MAX_STEPS:
+        return [f"A policy has at most {MAX_STEPS} steps."]
+    return []
 
 
 def step_errors(spec: Mapping) -> list[str]:
@@ -63,7 +83,7 @@ def step_errors(spec: Mapping) -> list[str]:
 @transaction.atomic
 def policy_replace_steps(*, policy: EscalationPolicy, user, steps: Sequence[Mapping]) -> EscalationPolicy:
     """Replace the policy's steps with `steps` (dicts of `STEP_FIELDS`; `order` defaults to the position).
-    Incident Managers only (`escalation.change_escalationpolicy`).
+    Incident Managers only (`escalation.change_escalationpolicy`); 1 to `MAX_STEPS` steps.
 
     A step keeps its identity, and so its "already fired" record on every incident, as long as its
     threshold (clock, percent, offset) is unchanged: re-sending the same policy, or changing only whom a
@@ -71,28 +91,32 @@ def policy_replace_steps(*, policy: EscalationPolicy, user, steps: Sequence[Mapp
     already past it at the next sweep (late, but not lost)."""
     if not user.has_perm("escalation.change_escalationpolicy"):
         raise PermissionDenied("Only Incident Managers may change escalation policies.")
-    messages = []
-    if not steps:
-        messages.append("A policy needs at least one step.")
+    messages = steps_count_errors(len(steps))
+    if messages:  # before looking at each step: a list of thousands is refused at once
+        raise ValidationError({"steps": messages})
     for position, spec in enumerate(steps, start=1):
         messages += [f"Step {position}: {error}" for error in step_errors(spec)]
     if messages:
         raise ValidationError({"steps": messages})
 
     locked = EscalationPolicy.objects.select_for_update().get(pk=policy.pk)
+    incidents = _lock_affected_incidents(locked)
     reason = "Steps replaced"
     existing = list(locked.steps.order_by("order", "pk"))
+    by_threshold = defaultdict(list)  # one pass, however many steps the policy had
+    for step in existing:
+        by_threshold[_threshold(step)].append(step)
     kept = []
     for position, spec in enumerate(steps, start=1):
         values = {field: spec.get(field) for field in STEP_FIELDS}
         values["order"] = spec.get("order") or position
         values["notify_oncall"] = values["notify_oncall"] or ""
         values["notify_tier_group"] = bool(values["notify_tier_group"])
-        step = next((s for s in existing if _threshold(s) == _threshold_of(values)), None)
-        if step is None:
+        matches = by_threshold[_threshold_of(values)]
+        if not matches:
             step = EscalationStep(policy=locked)
         else:
-            existing.remove(step)
+            step = matches.pop(0)
             if all(getattr(step, field) == values[field] for field in STEP_FIELDS):
                 kept.append(step)
                 continue
@@ -101,7 +125,7 @@ def policy_replace_steps(*, policy: EscalationPolicy, user, steps: Sequence[Mapp
         step._history_user, step._change_reason = user, reason
         step.save()
         kept.append(step)
-    for step in existing:  # thresholds no longer in the policy
+    for step in (step for matches in by_threshold.values() for step in matches):  # thresholds dropped
         step._history_user, step._change_reason = user, reason
         step.delete()
 
@@ -110,10 +134,26 @@ def policy_replace_steps(*, policy: EscalationPolicy, user, steps: Sequence[Mapp
     locked._change_reason = (f"{reason}: " + ", ".join(_describe(step) for step in kept))[:100]
     locked.save()
 
-    # Bounded: only this severity's open incidents can have a step of this policy scheduled.
-    for incident in Incident.objects.filter(severity=locked.severity, state__in=OPEN_STATES).order_by("pk"):
-        reschedule(incident=incident)
+    for incident in incidents:
+        if incident.severity == locked.severity and incident.state in OPEN_STATES:
+            reschedule(incident=incident)
     return locked
+
+
+def _lock_affected_incidents(policy: EscalationPolicy) -> list[Incident]:
+    """Lock, in the sweep's order, what a sweep or a transition could hold while this policy's steps
+    change: the rows of this severity's open incidents and of any incident whose schedule points at one of
+    the policy's steps, then their escalation records, each in primary-key order. (An incident has one
+    escalation record, so the join repeats no incident.)"""
+    affected = Q(severity=policy.severity, state__in=OPEN_STATES) | Q(escalation__next_step__policy=policy)
+    incidents = list(Incident.objects.select_for_update(of=("self",)).filter(affected).order_by("pk"))
+    list(
+        IncidentEscalation.objects.select_for_update()
+        .filter(incident__in=[incident.pk for incident in incidents])
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return incidents
 
 
 def _threshold(step: EscalationStep) -> tuple:

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from incidents.models import Incident
+from incidents.selectors import is_security_incident
 
 from ..choices import Channel, WebhookEvent
 from ..choices import Template as T
@@ -14,7 +15,11 @@ from ..models import Notification, Webhook
 
 
 def subscribed_hooks(*, event: str, incident: Incident | None) -> list[Webhook]:
-    """Active hooks subscribed to `event` whose service and severity filters let the incident through."""
+    """Active hooks subscribed to `event` whose service and severity filters let the incident through.
+    Security incidents are confidential (`incidents.selectors`): nothing about them leaves through a
+    webhook, whose readers the lab does not control."""
+    if incident is not None and is_security_incident(incident):
+        return []
     hooks = Webhook.objects.filter(is_active=True).prefetch_related("services")
     matching = []
     for hook in hooks:  # a handful of hooks, not incidents

@@ -1,9 +1,10 @@
-"""Admin registrations: the incident workbench, the reference data and the monitoring integrations
-(autodiscover imports this package)."""
+"""Admin registrations: the incident workbench, the reference data, the monitoring integrations and the
+API tokens (autodiscover imports this package)."""
 
 from .alerts import AlertPayloadAdmin, AlertSourceAdmin
 from .incident import IncidentAdmin
 from .reference import ProblemAdmin, ResponsePlanAdmin, ServiceAdmin, SlaPolicyAdmin, SupportTierAdmin
+from .tokens import TokenAdmin
 
 __all__ = [
     "AlertPayloadAdmin",
@@ -14,4 +15,5 @@ __all__ = [
     "ServiceAdmin",
     "SlaPolicyAdmin",
     "SupportTierAdmin",
+    "TokenAdmin",
 ]

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -82,6 +83,25 @@ class ServiceFormAdminMixin:
             # roll back the admin's request transaction so nothing half-done is kept.
             transaction.set_rollback(True)
         return super().render_change_form(request, context, *args, **kwargs)
+
+
+class VisibleIncidentsMixin:
+    """Admin lists of incidents, or of rows about one (`incident_path` leads to it), show only what the
+    user may see: the one visibility rule of `incidents.selectors`."""
+
+    incident_path = "incident__"
+    incident_optional = False  # rows about no incident at all stay visible
+
+    def get_queryset(self, request):
+        from .. import selectors
+
+        queryset = super().get_queryset(request)
+        condition = selectors.visibility_q(request.user, self.incident_path)
+        if condition is None:
+            return queryset
+        if self.incident_optional:
+            condition |= Q(**{f"{self.incident_path}isnull": True})
+        return queryset.filter(condition)
 
 
 def message_error(model_admin, request, exc: Exception) -> None:

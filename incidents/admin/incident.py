@@ -18,7 +18,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django_fsm.admin import FSMAdminMixin
 
-from .. import services
+from .. import selectors, services
 from ..exceptions import ValidationError
 from ..forms import TRANSITION_FORMS, CommentForm, IncidentForm, add_service_errors
 from ..models import Incident
@@ -27,6 +27,7 @@ from .base import (
     DOMAIN_ERRORS,
     AuditedAdmin,
     ServiceFormAdminMixin,
+    VisibleIncidentsMixin,
     badge,
     humanize,
     message_error,
@@ -42,12 +43,15 @@ COMMENT_FORM_ID = "comment-form"
 
 
 @admin.register(Incident)
-class IncidentAdmin(IncidentAlertFieldsMixin, ServiceFormAdminMixin, FSMAdminMixin, AuditedAdmin):
+class IncidentAdmin(
+    VisibleIncidentsMixin, IncidentAlertFieldsMixin, ServiceFormAdminMixin, FSMAdminMixin, AuditedAdmin
+):
     form = IncidentForm
     change_form_template = "admin/incidents/incident/change_form.html"
     fsm_transition_form_template = "admin/incidents/incident/transition_form.html"
     fsm_fields = ["state"]
     fsm_forms = TRANSITION_FORMS
+    incident_path = ""
 
     list_display = (
         "number",
@@ -189,6 +193,17 @@ class IncidentAdmin(IncidentAlertFieldsMixin, ServiceFormAdminMixin, FSMAdminMix
 
     def has_delete_permission(self, request, obj=None):
         return False  # incidents are the audit record; cancel one logged in error instead
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "parent":  # a parent one may not see is not offered, nor shown by its title
+            kwargs["queryset"] = selectors.visible_incidents(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def history_view(self, request, object_id, extra_context=None):
+        # The audit trail carries work notes: the same rule as the API's history.
+        if not selectors.can_see_internal(request.user):
+            raise DjangoPermissionDenied
+        return super().history_view(request, object_id, extra_context)
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:

@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 
 from ..forms import ProblemForm, SlaPolicyForm
 from ..models import Problem, ResponsePlan, ResponsePlanStep, Service, SlaPolicy, SupportTier
+from ..selectors import security_incident_q
 from .base import AuditedAdmin, ServiceFormAdminMixin
 
 
@@ -100,7 +101,11 @@ class ProblemAdmin(ServiceFormAdminMixin, AuditedAdmin):
     linked_incidents_shown = 50
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(incident_count=Count("incidents"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(incident_count=Count("incidents", filter=~security_incident_q("incidents__")))
+        )
 
     def get_fields(self, request, obj=None):
         return self.add_fields if obj is None else super().get_fields(request, obj)
@@ -114,7 +119,13 @@ class ProblemAdmin(ServiceFormAdminMixin, AuditedAdmin):
 
     @admin.display(description="linked incidents")
     def linked_incidents(self, problem):
-        incidents = list(problem.incidents.order_by("-created_at")[: self.linked_incidents_shown])
+        # A read-only field cannot know who reads it: security incidents are left out for everyone here
+        # (their own pages show the link to those who may see them).
+        incidents = list(
+            problem.incidents.exclude(security_incident_q()).order_by("-created_at")[
+                : self.linked_incidents_shown
+            ]
+        )
         if not incidents:
             return "-"
         links = format_html_join(

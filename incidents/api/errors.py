@@ -6,7 +6,8 @@
 - `TransitionNotAllowed` → 409, code `transition_not_allowed`, with `state` and `allowed_transitions`;
 - any other `Conflict` → 409 with its code;
 - `PayloadTooLarge` → 413, code `payload_too_large`;
-- `Http404` → 404; missing or bad credentials → 401; unparsable bodies → 400 `parse_error`.
+- `Http404` → 404; missing or bad credentials → 401; unparsable bodies → 400 `parse_error` (also JSON nested
+  too deeply, `incidents.api.parsers`).
 
 Errors Django answers before a view runs (a URL no route matches, a request it refuses, a crash) take the
 same shape under `/api/`: `not_found`, `bad_request` and `server_error` are the project's handlers.
@@ -14,9 +15,11 @@ same shape under `/api/`: `not_found`, `bad_request` and `server_error` are the 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponseBadRequest, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -25,6 +28,8 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from incidents.exceptions import Conflict, PayloadTooLarge, TransitionNotAllowed
+
+from . import parsers
 
 
 def exception_handler(exc, context):
@@ -100,11 +105,27 @@ def not_found(request, exception=None):
 
 
 def bad_request(request, exception=None):
+    if _is_api(request) and isinstance(exception, RequestDataTooBig):
+        # DRF reads JSON and form bodies through `request.body`, which stops at Django's limit.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        detail = parsers.too_large_message(size=parsers.declared_size(request), limit=limit)
+        body = {"detail": detail, "code": "payload_too_large"}
+        return JsonResponse(body, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if _is_api(request):
         return JsonResponse(
             {"detail": "Bad request.", "code": "bad_request"}, status=status.HTTP_400_BAD_REQUEST
         )
     return defaults.bad_request(request, exception)
+
+
+def query_refused(request, errors: dict[str, list[str]]):
+    """A query string refused before any view runs (`itsm.middleware`): under `/api/` the 400 of invalid
+    input, naming each parameter in `errors`; elsewhere (the admin) a plain-text 400 saying why."""
+    detail = _summary(errors)
+    if _is_api(request):
+        body = {"detail": detail, "code": "invalid", "errors": errors}
+        return JsonResponse(body, status=status.HTTP_400_BAD_REQUEST)
+    return HttpResponseBadRequest(detail.encode(), content_type="text/plain; charset=utf-8")
 
 
 def server_error(request):

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from incidents import services
+from incidents import selectors, services
 from incidents.choices import (
     AlertAction,
     AlertStatus,
@@ -261,6 +261,12 @@ class IncidentUpdateSerializer(serializers.Serializer):
         if extra:
             raise serializers.ValidationError(extra)
         return value
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if user is not None:
+            # A parent the user may not see is "not found", like everywhere else.
+            self.fields["parent"].queryset = selectors.visible_incidents(user)
 
 
 # --- transitions: inputs --------------------------------------------------------------------------------

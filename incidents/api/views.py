@@ -4,18 +4,22 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 
-from incidents import selectors, services
+from incidents import selectors, services, tokens
 from incidents.models import Service, SlaPolicy
+from incidents.sign_in import SignInLocked
 
 from . import serializers as s
 from .filters import IncidentFilter, ServiceFilter
@@ -29,6 +33,11 @@ E403 = OpenApiResponse(s.ErrorSerializer, description="Your role may not do this
 E404 = OpenApiResponse(s.ErrorSerializer, description="No such incident, or not visible to you.")
 E400_QUERY = OpenApiResponse(s.ErrorSerializer, description="Invalid filter: field errors in `errors`.")
 E404_PAGE = OpenApiResponse(s.ErrorSerializer, description="No such page.")
+E429_SIGN_IN = OpenApiResponse(
+    s.ErrorSerializer,
+    description="Too many requests (`throttled`), or too many failed sign-ins for the account or from the "
+    "address (`locked_out`); retry after `Retry-After` seconds.",
+)
 E409 = OpenApiResponse(
     s.TransitionErrorSerializer, description="Not allowed from the current state; lists what is allowed."
 )
@@ -98,7 +107,7 @@ class IncidentViewSet(
 
     def partial_update(self, request, *args, **kwargs):
         incident = self.get_object()
-        serializer = s.IncidentUpdateSerializer(data=request.data, partial=True)
+        serializer = s.IncidentUpdateSerializer(data=request.data, partial=True, user=request.user)
         serializer.is_valid(raise_exception=True)
         incident = services.incident_update(
             incident=incident, user=request.user, data=serializer.validated_data
@@ -287,9 +296,26 @@ class SlaPolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 @extend_schema(
     tags=["auth"],
     summary="Exchange a username and password for an API token",
-    description="Send the token as `Authorization: Token <key>`.",
-    responses={200: s.TokenSerializer, 400: E400},
+    description=(
+        "Send the token as `Authorization: Token <key>`. It works for `API_TOKEN_TTL` (30 days unless "
+        "configured), then answers 401 `token_expired`: ask here again for a new one. Changing your password "
+        "revokes it. After `LOGIN_FAILURE_LIMIT` failed attempts (5) for an account or from an address, "
+        "sign-in is refused with 429 `locked_out` for `LOGIN_LOCKOUT_TIME` (15 minutes)."
+    ),
+    responses={200: s.TokenSerializer, 400: E400, 429: E429_SIGN_IN},
 )
+@method_decorator(sensitive_post_parameters("password"), name="dispatch")
 class TokenObtainView(ObtainAuthToken):
     # DRF leaves this view unthrottled; a password endpoint must not allow unlimited guessing.
     throttle_classes = [AnonRateThrottle]
+
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        try:
+            serializer.is_valid(raise_exception=True)  # authenticate(request=...): Axes counts and locks
+        except ValidationError:
+            if getattr(request, "axes_locked_out", False):
+                raise SignInLocked() from None
+            raise
+        token = tokens.api_token_issue(user=serializer.validated_data["user"])
+        return Response({"token": token.key})

@@ -1,4 +1,5 @@
-"""Incident data: the lifecycle core (`core`) and monitoring alert intake (`alerts`).
+"""Incident data: the lifecycle core (`core`), monitoring alert intake (`alerts`) and the admin's view of
+API tokens (`tokens`).
 
 Everything is re-exported here, so `from incidents.models import Incident` keeps working wherever a model
 lives.
@@ -22,10 +23,12 @@ from .core import (
     resolution_breached_q,
     response_breached_q,
 )
+from .tokens import ApiToken
 
 __all__ = [
     "AlertPayload",
     "AlertSource",
+    "ApiToken",
     "ChecklistItem",
     "Comment",
     "CommentManager",

@@ -275,6 +275,9 @@ class Incident(ConcurrentTransitionMixin, models.Model):
             ("cancel_incident", "Can cancel incidents"),
             ("override_severity", "Can override the severity matrix"),
             ("manage_incident", "Can manage any incident (Incident Manager)"),
+            ("view_all_incidents", "Can see the incidents of every tier"),
+            ("view_security_incident", "Can see security incidents"),
+            ("send_status_update", "Can send status updates to an incident's stakeholders"),
         ]
         indexes = [
             models.Index(fields=["state", "-created_at"], name="incident_state_created"),
@@ -284,6 +287,25 @@ class Incident(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self):
         return f"{self.number} {self.title}"
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None):
+        """Reload without django-fsm's version, which lifts the state field's protection for the whole
+        process while it reloads: concurrent threads then found it protected again mid-reload and failed
+        with "Direct state modification is not allowed". Forgetting the instance's own state value lets the
+        reload set it while the field stays protected for everyone else."""
+        reload_all = fields is None
+        if reload_all:
+            self._prefetched_objects_cache = {}
+            deferred = self.get_deferred_fields()
+            fields = [f.attname for f in self._meta.concrete_fields if f.attname not in deferred]
+        if "state" in fields:
+            self.__dict__.pop("state", None)
+        models.Model.refresh_from_db(self, using=using, fields=fields, from_queryset=from_queryset)
+        if reload_all:
+            for relation in self._meta.related_objects:
+                if relation.is_cached(self):
+                    relation.delete_cached_value(self)
+        self._update_initial_state()
 
     # --- computed -----------------------------------------------------------------------------------
 

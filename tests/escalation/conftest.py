@@ -7,15 +7,31 @@ import pytest
 
 
 @pytest.fixture
-def receiver():
-    """A local HTTP server recording what it receives; answers with `status` (settable)."""
-    received, state = [], {"status": 200}
+def loopback_webhooks(settings):
+    """Webhooks to 127.0.0.1 allowed, as a lab would list its own chat server: by default delivery refuses
+    loopback and private addresses."""
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+
+
+@pytest.fixture
+def receiver(loopback_webhooks):
+    """A local HTTP server recording what it receives; answers with `status` and `headers` (settable).
+    `requests` lists every (method, path) asked for, GETs too (a followed redirect would be one)."""
+    received, requests, state = [], [], {"status": 200, "headers": {}}
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
+            requests.append(("POST", self.path))
             body = self.rfile.read(int(self.headers["Content-Length"]))
             received.append((dict(self.headers), body))
             self.send_response(state["status"])
+            for name, value in state["headers"].items():
+                self.send_header(name, value)
+            self.end_headers()
+
+        def do_GET(self):
+            requests.append(("GET", self.path))
+            self.send_response(200)
             self.end_headers()
 
         def log_message(self, *args):
@@ -24,5 +40,11 @@ def receiver():
     server = HTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield {"url": f"http://127.0.0.1:{server.server_port}/hook", "received": received, "state": state}
+    yield {
+        "url": f"http://127.0.0.1:{server.server_port}/hook",
+        "port": server.server_port,
+        "received": received,
+        "requests": requests,
+        "state": state,
+    }
     server.shutdown()

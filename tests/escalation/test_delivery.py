@@ -77,7 +77,7 @@ def test_failed_webhook_is_retried_with_backoff_then_given_up(manager, receiver)
     assert services.deliver(notification_id=again.pk)[0] == "sent"
 
 
-def test_unreachable_webhook_records_the_error(manager):
+def test_unreachable_webhook_records_the_error(manager, loopback_webhooks):
     Webhook.objects.create(name="gone", url="http://127.0.0.1:9/hook", secret="x", timeout_seconds=2)
     incident = incident_in("investigating", manager=manager, urgency="low", impact="low")
     [row] = services.notify(incident=incident, template=Template.STATUS_UPDATE, extra={"message": "m"})

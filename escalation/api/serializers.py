@@ -4,6 +4,7 @@ services' and come back as 400/403/409 through `incidents.api.errors`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
@@ -17,7 +18,7 @@ from incidents.choices import Tier
 
 from ..choices import Clock, EventKind, Level, OnCallTarget, RotationKind
 from ..models import EscalationEvent
-from ..services.policies import MAX_STEPS
+from ..services.policies import MAX_STEPS, steps_count_errors
 
 User = get_user_model()
 USERNAME = User.USERNAME_FIELD
@@ -74,13 +75,17 @@ class EscalationPolicySerializer(serializers.Serializer):
 
 
 class EscalationPolicyUpdateSerializer(serializers.Serializer):
-    # The service refuses more than MAX_STEPS too; refused here, a long list is not parsed step by step.
     steps = EscalationStepSerializer(
-        many=True,
-        max_length=MAX_STEPS,
-        error_messages={"max_length": "A policy has at most {max_length} steps."},
-        help_text=f"The new steps (at most {MAX_STEPS}); they replace the current ones.",
+        many=True, help_text=f"The new steps (1 to {MAX_STEPS}); they replace the current ones."
     )
+
+    def to_internal_value(self, data):
+        # The service's count rule, applied before each step is parsed (and its group looked up): a list
+        # of thousands is refused at once, with the service's message.
+        steps = data.get("steps") if isinstance(data, Mapping) else None
+        if isinstance(steps, list) and (messages := steps_count_errors(len(steps))):
+            raise serializers.ValidationError({"steps": messages})
+        return super().to_internal_value(data)
 
 
 # --- on call --------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle
 
 from incidents import selectors, services, tokens
@@ -308,6 +309,8 @@ class SlaPolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 class TokenObtainView(ObtainAuthToken):
     # DRF leaves this view unthrottled; a password endpoint must not allow unlimited guessing.
     throttle_classes = [AnonRateThrottle]
+    # DRF's view names its own, unbounded parsers: use the API's (size and nesting limits).
+    parser_classes = api_settings.DEFAULT_PARSER_CLASSES
 
     def post(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)

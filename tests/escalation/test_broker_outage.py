@@ -46,8 +46,8 @@ def redis_server():
 
 
 @pytest.fixture
-def celery_app(redis_server, monkeypatch):
-    """This process' Celery app (the web side: it queues each escalation's task) publishing to that Redis."""
+def publisher(redis_server, monkeypatch):
+    """This process' Celery app (the web side, which queues each escalation's task), sending to that Redis."""
     from itsm.celery import app
 
     app.conf.broker_write_url = redis_server.url
@@ -101,7 +101,7 @@ def holds_escalation(app, incident) -> bool:
 
 
 def test_the_worker_survives_a_redis_outage_and_fires_what_fell_due_once(
-    redis_server, celery_app, worker, reference_data, manager
+    redis_server, publisher, worker, reference_data, manager
 ):
     # The sweep every 2 s stands in for the production minute.
     every, _ = IntervalSchedule.objects.get_or_create(every=2, period=IntervalSchedule.SECONDS)
@@ -109,9 +109,9 @@ def test_the_worker_survives_a_redis_outage_and_fires_what_fell_due_once(
     log = f"see {worker.log_path}"
 
     worker.start()
-    assert wait_for(lambda: answers(celery_app), timeout=30), f"the worker never came up ({log})"
+    assert wait_for(lambda: answers(publisher), timeout=30), f"the worker never came up ({log})"
     incident = log_s4(manager)
-    assert wait_for(lambda: holds_escalation(celery_app, incident), timeout=10)
+    assert wait_for(lambda: holds_escalation(publisher, incident), timeout=10)
 
     redis_server.stop()
     died = wait_for(lambda: not worker.alive, timeout=OUTAGE, interval=1)
@@ -120,7 +120,7 @@ def test_the_worker_survives_a_redis_outage_and_fires_what_fell_due_once(
     restarted_at = timezone.now()
     redis_server.start()
 
-    assert wait_for(lambda: answers(celery_app), timeout=25), f"the worker did not reconnect ({log})"
+    assert wait_for(lambda: answers(publisher), timeout=25), f"the worker did not reconnect ({log})"
     assert wait_for(lambda: EscalationEvent.objects.filter(incident=incident).count() >= 4, timeout=15)
     assert wait_for(
         lambda: not Notification.objects.filter(incident=incident, status="pending").exists(), timeout=15

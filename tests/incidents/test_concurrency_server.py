@@ -5,6 +5,7 @@ django-fsm-2's `refresh_from_db` lifted the state field's protection for the who
 reloaded; under a threaded server, concurrent transitions then failed with "Direct state modification is
 not allowed" (a 500 for 3-18% of requests)."""
 
+import itertools
 import json
 import random
 import threading
@@ -95,7 +96,7 @@ def test_fifty_concurrent_transitions_over_twenty_incidents_never_fail(
     for incident in Incident.objects.filter(pk__in=[i.pk for i in incidents]):
         transitions = list(incident.timeline.filter(kind="transition").order_by("created_at", "pk"))
         # Each recorded transition starts where the previous one ended, and the last ends where the row is.
-        for before, after in zip(transitions, transitions[1:], strict=False):
+        for before, after in itertools.pairwise(transitions):
             assert after.from_state == before.to_state, incident.number
         if transitions:
             assert transitions[-1].to_state == incident.state

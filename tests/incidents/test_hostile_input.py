@@ -77,6 +77,14 @@ def test_deeply_nested_json_is_a_400_on_every_endpoint(api_as, manager, depth):
         }
 
 
+def test_deeply_nested_json_to_the_token_endpoint_is_a_400(api):
+    # An anonymous endpoint with parsers of its own in DRF: it must use the bounded ones too.
+    body = '{"username": "someone", "password": ' + nested(1000) + "}"
+    response = api.post("/api/v1/auth/token/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+
+
 def test_nesting_up_to_the_limit_reaches_the_serializer(api_as, manager):
     client = api_as(manager)
     at_limit = titled(nested(MAX_JSON_DEPTH - 1))  # the object is level 1

@@ -200,6 +200,36 @@ def test_admin_shows_only_what_the_role_sees(world, client, role):
     assert (world["incidents"][SECURITY].number in search.content.decode()) == (SECURITY in kinds)
 
 
+ADMIN_WRITES = {
+    "resolve": (
+        "admin:incidents_incident_transition",
+        ("resolve",),
+        {"resolution_code": "fixed", "resolution_notes": "done"},
+    ),
+    "internal note": ("admin:incidents_incident_comment", (), {"body": "note", "visibility": "internal"}),
+    "status update": ("admin:incidents_incident_status_update", (), {"message": "Still on it"}),
+    "escalate": ("admin:incidents_incident_escalate", (), {"reason": "needs more"}),
+}
+ADMIN_CASES = [(role, action) for role in STAFF_ROLES for action in ADMIN_WRITES]
+
+
+@pytest.mark.parametrize(("role", "action"), ADMIN_CASES, ids=[f"{r}-{a}" for r, a in ADMIN_CASES])
+def test_admin_writes_follow_the_same_table(world, client, role, action):
+    """The admin's transition, comment and escalation views: the same rows of the table as the API."""
+    from incidents.models import TimelineEvent
+
+    client.force_login(world["users"][role])
+    name, args, data = ADMIN_WRITES[action]
+    for kind, incident in world["incidents"].items():
+        before = TimelineEvent.objects.filter(incident=incident).count()
+        response = client.post(reverse(name, args=[incident.pk, *args]), data)
+        done = TimelineEvent.objects.filter(incident=incident).count() > before
+        code = expected(role, kind, action)
+        if code == 404:
+            assert (response.status_code, response.url) == (302, reverse("admin:index")), kind
+        assert done == (code < 400), (kind, code)
+
+
 @pytest.mark.parametrize("role", STAFF_ROLES)
 def test_admin_escalation_records_follow_the_same_rule(world, client, role):
     client.force_login(world["users"][role])

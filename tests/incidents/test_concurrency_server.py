@@ -28,7 +28,7 @@ INPUTS = {
     "investigate": {},
     "hold": {"reason": "awaiting_vendor", "note": "RMA opened"},
     "resume": {"note": "parts arrived"},
-    "resolve": {"code": "fixed", "notes": "replaced the disk"},
+    "resolve": {"resolution_code": "fixed", "resolution_notes": "replaced the disk"},
 }
 
 

@@ -22,6 +22,7 @@ from django.utils.html import format_html
 
 import incidents.admin  # noqa: F401  (registers the Incident admin this module extends)
 from incidents import permissions as incident_perms
+from incidents import selectors as incident_selectors
 from incidents.admin.base import (
     DOMAIN_ERRORS,
     AuditedAdmin,
@@ -55,7 +56,7 @@ from .models import (
     RotationOverride,
     Webhook,
 )
-from .services.notifications import COMMUNICATION_TEMPLATES
+from .services.notifications import COMMUNICATION_TEMPLATES, OUTSIDE_TEMPLATES
 from .services.policies import MAX_STEPS
 
 SCHEDULE_DAYS = 14
@@ -543,7 +544,12 @@ class EscalationIncidentAdmin(IncidentAdminBase):
             "level": step.level if step else 1,
             "step": step,
         }
-        subject, text, html = services.render(template=chosen, incident=incident, extra=extra)
+        # As its readers would get it: internal work notes only in staff templates, and only for a user
+        # who may read them.
+        internal = chosen not in OUTSIDE_TEMPLATES and incident_selectors.can_see_internal(request.user)
+        subject, text, html = services.render(
+            template=chosen, incident=incident, extra=extra, internal=internal
+        )
         context = {
             **self.admin_site.each_context(request),
             "title": f"Preview: {Template(chosen).label} for {incident.number}",

@@ -59,22 +59,18 @@ ROLE_PERMISSIONS = {
         "view_notification",
     ],
 }
-for _role in (
-    Role.SERVICE_DESK,
-    Role.SYSADMINS,
-    Role.EXPERTS,
-    Role.EXTERNAL,
-    Role.SECURITY_TEAM,
-    Role.MANAGEMENT,
-):
-    ROLE_PERMISSIONS[_role] = [
-        "view_escalationpolicy",
-        "view_escalationstep",
-        "view_rotation",
-        "view_rotationmember",
-        "view_rotationoverride",
-        "view_escalationevent",
-    ]
+_READ_ON_CALL = [
+    "view_escalationpolicy",
+    "view_escalationstep",
+    "view_rotation",
+    "view_rotationmember",
+    "view_rotationoverride",
+]
+for _role in (Role.SERVICE_DESK, Role.SYSADMINS, Role.EXPERTS, Role.SECURITY_TEAM, Role.MANAGEMENT):
+    ROLE_PERMISSIONS[_role] = [*_READ_ON_CALL, "view_escalationevent"]
+# Escalation reasons and actors are internal: a vendor reads neither (like the lab's work notes).
+ROLE_PERMISSIONS[Role.EXTERNAL] = _READ_ON_CALL
+EXTERNAL_WITHHELD = ["escalation.view_escalationevent"]
 
 
 def seed_escalation_data(apps) -> None:

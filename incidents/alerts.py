@@ -210,7 +210,7 @@ def _raise_incident(source, account, alert: ReceivedAlert, count: int, now: date
             service=service,
             incident_type=source.default_incident_type,
             source=Source.MONITORING,
-            detected_at=_detected_at(alert, now),
+            detected_at=_detected_at(alert, now, service),
         )
         IncidentAlert.objects.create(
             incident=incident,
@@ -263,14 +263,18 @@ def _levels_for(source: AlertSource, alert: ReceivedAlert) -> tuple[str, str, st
     return source.default_urgency, source.default_impact, f"{reason}; the source's defaults apply"
 
 
-def _detected_at(alert: ReceivedAlert, now: datetime) -> datetime:
+def _detected_at(alert: ReceivedAlert, now: datetime, service: Service | None) -> datetime:
     """The alert's start, within what `incident_create` allows: clocks of other machines run a little ahead
     at times (detection is never after logging), and an alert that started longer ago than
     `DETECTED_AT_MAX_AGE` (monitoring restarted, a silence lifted) counts from just inside that bound
-    (an hour, as the incident is logged a little after `now`)."""
+    (an hour, as the incident is logged a little after `now`), or from when its service went into operation
+    (monitoring set up before the go-live)."""
     if alert.starts_at is None:
         return now
-    return max(min(alert.starts_at, now), limits.earliest_detection(now) + timedelta(hours=1))
+    earliest = limits.earliest_detection(now) + timedelta(hours=1)
+    if service is not None:
+        earliest = max(earliest, limits.day_start(service.in_service_since))
+    return max(min(alert.starts_at, now), earliest)
 
 
 def _description(alert: ReceivedAlert) -> str:

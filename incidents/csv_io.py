@@ -13,7 +13,7 @@ import csv
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import IO
 
 from django.contrib.auth import get_user_model
@@ -81,6 +81,8 @@ TIMESTAMPS = (
 )
 # Moments that have happened; due times may lie in the future.
 PAST_TIMESTAMPS = ("detected_at", "created_at", "first_response_at", "resolved_at", "closed_at")
+# Both counters are PostgreSQL `integer` columns: a larger value passed the dry run, then failed the write.
+LARGEST_COUNT = 2**31 - 1
 CHOICES = {
     "category": Category,
     "incident_type": IncidentType,
@@ -216,6 +218,12 @@ def import_incidents(
     or blank) and every error is reported with its row number, in one `CsvRejected`; nothing is written
     unless the whole file is clean, and a dry run never writes.
 
+    Moments are bounded (`incidents.limits`): each one exists in UTC; logging lies between
+    `EARLIEST_INCIDENT_DATE` and now, detection within `DETECTED_AT_MAX_AGE` before logging and not before
+    its service went into operation, what happened since logging not in the future, due times at most
+    `MAX_SLA_TARGET` after logging (the resolution's plus the time on hold, which is at most the time since
+    logging).
+
     Rows keep their numbers and timestamps and are stored directly in their state: they are history, not
     work to drive through the lifecycle, so no signal is sent (nothing is escalated or notified). A blank
     severity with urgency and impact is taken from the matrix (seed 3.2); a given severity is kept even
@@ -227,7 +235,7 @@ def import_incidents(
     `unchanged` when the stored incident has exactly the row's values, and is listed in
     `skipped_existing` (not an error) when they differ, e.g. because it was worked on since. Rows with a
     blank number are new every time. Missing services are an error unless `create_services`, which adds
-    them with the slug as name. The number sequence is moved past the highest stored number, so incidents
+    them with the slug as name, in operation since the earliest detection among their rows. The number sequence is moved past the highest stored number, so incidents
     logged later never collide with imported ones.
 
     Importing bypasses the lifecycle, so it takes an Incident Manager (`incidents.manage_incident`), and
@@ -258,6 +266,7 @@ def _import(stream, *, user, create_services: bool, dry_run: bool) -> ImportResu
     services = _resolve_services(cleaned, errors, create_services=create_services)
     users = _resolve_users(cleaned, errors)
     stored = _stored_by_number(cleaned)
+    _check_in_service(cleaned, services, stored, errors)
     if errors:
         raise CsvRejected(errors)
 
@@ -279,7 +288,8 @@ def _import(stream, *, user, create_services: bool, dry_run: bool) -> ImportResu
         return result
 
     for slug in missing:
-        service = Service(name=slug, slug=slug)
+        first = min(v["detected_at"] for v in new.values() if v["service"] == slug)
+        service = Service(name=slug, slug=slug, in_service_since=timezone.localtime(first).date())
         service._history_user = user
         service._change_reason = IMPORT_REASON
         service.save()
@@ -411,6 +421,8 @@ def _clean(raw: dict, row: int, errors: list[RowError]) -> dict:
         value = text[column]
         if value and not value.isdecimal():
             error(column, f"'{value}' is not a whole number of zero or more.")
+        elif value and int(value) > LARGEST_COUNT:
+            error(column, f"At most {LARGEST_COUNT}.")
         values[column] = int(value) if value.isdecimal() else DEFAULTS[column]
 
     for column in TIMESTAMPS:
@@ -434,6 +446,9 @@ def _timestamp(value: str, column: str, error) -> datetime | None:
         return None
     if timezone.is_naive(moment):
         error(column, f"'{value}' has no UTC offset; add one, e.g. {moment.isoformat()}+00:00.")
+        return None
+    if not limits.storable(moment):
+        error(column, f"'{value}' is outside the dates this system can store.")
         return None
     return moment
 
@@ -465,12 +480,18 @@ def _check_consistency(values: dict, error) -> None:
         error("first_response_at", f"Must be empty: nobody has worked on a {state} incident yet.")
 
     created = values["created_at"]
+    now = timezone.now()
     # The bound of `incident_create`, relative to the row's own logging time: old incidents import.
     for message in limits.detected_at_errors(values["detected_at"], logged_at=created):
         error("detected_at", message)
+    logged_errors = limits.logged_at_errors(created, now=now)
+    for message in logged_errors:
+        error("created_at", message)
     for column in ("first_response_at", "response_due_at", "resolution_due_at", "resolved_at"):
         if values[column] and values[column] < created:
             error(column, "Cannot be earlier than logging (created_at).")
+    if not logged_errors:  # the sums below stay within the calendar only from a bounded logging time
+        _check_due_times(values, now, error)
     if (
         values["first_response_at"]
         and values["resolved_at"]
@@ -479,10 +500,36 @@ def _check_consistency(values: dict, error) -> None:
         error("resolved_at", "Cannot be earlier than the first response.")
     if values["closed_at"] and values["resolved_at"] and values["closed_at"] < values["resolved_at"]:
         error("closed_at", "Cannot be earlier than the resolution.")
-    now = timezone.now()
     for column in PAST_TIMESTAMPS:
-        if values[column] and values[column] > now:
+        if column != "created_at" and values[column] and limits.in_future(values[column], now=now):
             error(column, "Cannot be in the future.")
+
+
+def _check_due_times(values: dict, now: datetime, error) -> None:
+    """Due times within the longest SLA target after logging; the resolution's moves later by the time on
+    hold, which cannot exceed the time since logging."""
+    created = values["created_at"]
+    since_logging = max(0, int((now - created).total_seconds()))
+    if values["on_hold_seconds"] > since_logging:
+        error("on_hold_seconds", f"More than the time since logging ({since_logging} seconds).")
+    on_hold = timedelta(seconds=min(values["on_hold_seconds"], since_logging))
+    for column, hold in (("response_due_at", None), ("resolution_due_at", on_hold)):
+        if values[column]:
+            for message in limits.due_at_errors(values[column], logged_at=created, on_hold=hold):
+                error(column, message)
+
+
+def _check_in_service(cleaned, services, stored, errors: list[RowError]) -> None:
+    """Rows about to be written are not detected before their (existing) service went into operation; a
+    service the import creates goes into operation on its earliest row's day. A detection refused already
+    gets no second message."""
+    refused = {e.row for e in errors if e.field == "detected_at"}
+    for row, values in cleaned.items():
+        service = services.get(values["service"])
+        if service is None or values["number"] in stored or not values["detected_at"] or row in refused:
+            continue
+        for message in limits.in_service_errors(values["detected_at"], service=service):
+            errors.append(RowError(row, "detected_at", message))
 
 
 def _check_numbers_unique(cleaned: dict[int, dict], errors: list[RowError]) -> None:

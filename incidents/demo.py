@@ -567,7 +567,9 @@ def ensure_users(*, password: str, since: datetime) -> tuple[dict[str, User], li
 
 
 def ensure_services(*, user, since: datetime) -> tuple[dict[str, Service], int]:
-    """The lab's service catalogue; existing entries keep an administrator's edits."""
+    """The lab's service catalogue; existing entries keep an administrator's edits, except a date of going
+    into operation after `since`: no incident of the history could be detected on such a service, so it
+    takes the catalogue's date."""
     groups = {group.name: group for group in Group.objects.filter(name__in=Role.ALL)}
     existing = {s.slug: s for s in Service.objects.filter(slug__in=[d.slug for d in SERVICES])}
     # an administrator may have entered a service under its own slug: match it by name as well
@@ -578,9 +580,15 @@ def ensure_services(*, user, since: datetime) -> tuple[dict[str, Service], int]:
             existing[demo.slug] = by_name[demo.name]
         if demo.slug in existing:
             service = existing[demo.slug]
+            reasons = []
             if not service.stakeholder_emails:  # the catalogue migration leaves them to each lab
                 service.stakeholder_emails = "\n".join(demo.demo_stakeholders)
-                service._history_user, service._change_reason = user, "demo stakeholders"
+                reasons.append("demo stakeholders")
+            if service.in_service_since > timezone.localtime(since).date():
+                service.in_service_since = demo.in_service_since
+                reasons.append("in operation before the demo history")
+            if reasons:
+                service._history_user, service._change_reason = user, "; ".join(reasons)
                 service.save()
             continue
         service = Service(
@@ -590,6 +598,7 @@ def ensure_services(*, user, since: datetime) -> tuple[dict[str, Service], int]:
             owner_group=groups.get(demo.owner),
             criticality=demo.criticality,
             stakeholder_emails="\n".join(demo.demo_stakeholders),
+            in_service_since=demo.in_service_since,
         )
         service._history_user = user
         service._change_reason = "demo data"

@@ -280,15 +280,19 @@ class IncidentForm(ServiceModelForm):
 
 
 class ProblemForm(ServiceModelForm):
-    """New problem records get their number from `problem_create`; edits are ordinary saves."""
+    """New problem records get their number from `problem_create`; edits go through `problem_update`, so
+    both keep the same limits (one-line title, bounded text)."""
 
     class Meta:
         model = Problem
-        fields = ("title", "description", "status", "root_cause", "is_known_error", "workaround")
+        fields = services.PROBLEM_EDITABLE_FIELDS
 
     def save_through_service(self):
         if not self.instance._state.adding:
-            return None
+            changed = {f: self.cleaned_data[f] for f in self.changed_data if f in services.PROBLEM_EDITABLE_FIELDS}
+            if not changed:
+                return self.instance
+            return services.problem_update(problem=self.instance, user=self.user, data=changed)
         return services.problem_create(
             user=self.user,
             title=self.cleaned_data["title"],

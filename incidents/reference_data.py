@@ -6,7 +6,7 @@ an administrator's edits survive.
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from .choices import TIER_GROUPS, IncidentType, Role, Severity, Tier
 
@@ -192,6 +192,7 @@ class CatalogueService:
     owner: str
     criticality: str
     demo_stakeholders: tuple[str, ...]  # only `load_demo` fills these in
+    in_service_since: date  # when it went into operation: no incident of it is detected earlier
 
 
 LAB_SERVICES = (
@@ -202,6 +203,7 @@ LAB_SERVICES = (
         Role.SYSADMINS,
         "high",
         ("it-ops@lab.example", "heads@lab.example"),
+        in_service_since=date(2018, 5, 1),
     ),
     CatalogueService(
         "ceph",
@@ -210,6 +212,7 @@ LAB_SERVICES = (
         Role.SYSADMINS,
         "high",
         ("it-ops@lab.example", "data-office@lab.example"),
+        in_service_since=date(2018, 5, 1),
     ),
     CatalogueService(
         "core-network",
@@ -218,6 +221,7 @@ LAB_SERVICES = (
         Role.SYSADMINS,
         "high",
         ("it-ops@lab.example", "everyone@lab.example"),
+        in_service_since=date(2016, 9, 1),
     ),
     CatalogueService(
         "postgresql",
@@ -226,6 +230,7 @@ LAB_SERVICES = (
         Role.EXPERTS,
         "high",
         ("dba@lab.example", "portal-team@lab.example"),
+        in_service_since=date(2017, 10, 1),
     ),
     CatalogueService(
         "web-portal",
@@ -234,6 +239,7 @@ LAB_SERVICES = (
         Role.EXPERTS,
         "medium",
         ("portal-team@lab.example", "users@lab.example"),
+        in_service_since=date(2019, 2, 1),
     ),
     CatalogueService(
         "identity-sso",
@@ -242,6 +248,7 @@ LAB_SERVICES = (
         Role.SECURITY_TEAM,
         "high",
         ("it-ops@lab.example", "security@lab.example"),
+        in_service_since=date(2017, 3, 1),
     ),
     CatalogueService(
         "jupyterhub",
@@ -250,6 +257,7 @@ LAB_SERVICES = (
         Role.SYSADMINS,
         "medium",
         ("research-computing@lab.example", "users@lab.example"),
+        in_service_since=date(2021, 9, 1),
     ),
     CatalogueService(
         "sdr-array",
@@ -258,6 +266,7 @@ LAB_SERVICES = (
         Role.EXPERTS,
         "high",
         ("observatory@lab.example", "radio-astronomy@lab.example"),
+        in_service_since=date(2020, 1, 15),
     ),
     CatalogueService(
         "antenna-feed",
@@ -266,6 +275,7 @@ LAB_SERVICES = (
         Role.EXPERTS,
         "medium",
         ("observatory@lab.example",),
+        in_service_since=date(2019, 6, 1),
     ),
     CatalogueService(
         "data-archive",
@@ -274,6 +284,7 @@ LAB_SERVICES = (
         Role.SYSADMINS,
         "medium",
         ("data-office@lab.example", "it-ops@lab.example"),
+        in_service_since=date(2018, 11, 1),
     ),
 )
 
@@ -332,6 +343,8 @@ def seed_service_catalogue(apps) -> None:
     taken = set(Service.objects.values_list("slug", flat=True)) | set(
         Service.objects.values_list("name", flat=True)
     )
+    # Migration 0005 seeds with a Service that has no `in_service_since` yet; 0008 dates those rows.
+    dated = any(field.name == "in_service_since" for field in Service._meta.get_fields())
     for entry in LAB_SERVICES:
         if entry.slug in taken or entry.name in taken:
             continue
@@ -341,6 +354,7 @@ def seed_service_catalogue(apps) -> None:
             description=entry.description,
             owner_group=groups.get(entry.owner),
             criticality=entry.criticality,
+            **({"in_service_since": entry.in_service_since} if dated else {}),
         )
 
 

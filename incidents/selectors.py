@@ -7,6 +7,7 @@ visibility rule (for example a later confidentiality rule for security incidents
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -14,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from . import reference_data
 from .choices import Category, IncidentType, Tier, Visibility
 from .models import (
     ChecklistItem,
@@ -40,8 +42,8 @@ INCIDENT_RELATED = ("service", "assignee", "reporter", "problem", "parent", "ale
 #   Incident Managers, Management).
 # Everyone signed in sees the incidents they reported. Anything else is "not found", never "forbidden",
 # so nobody learns that an incident they may not see exists.
-VIEW_ALL_PERMISSION = "incidents.view_all_incidents"
-VIEW_SECURITY_PERMISSION = "incidents.view_security_incident"
+VIEW_ALL_PERMISSION = reference_data.VIEW_ALL_INCIDENTS
+VIEW_SECURITY_PERMISSION = reference_data.VIEW_SECURITY_INCIDENTS
 VIEW_INTERNAL_PERMISSION = "incidents.view_timelineevent"
 VIEW_TIER_PERMISSION = "incidents.view_incident"
 
@@ -54,27 +56,69 @@ def security_incident_q(prefix: str = "") -> Q:
 
 
 def is_security_incident(incident: Incident) -> bool:
+    """`security_incident_q` for an incident in hand."""
     return incident.category == Category.SECURITY or incident.incident_type == IncidentType.SECURITY_BREACH
 
 
-def visibility_q(user, prefix: str = "") -> Q | None:
-    """The condition an incident (reached through `prefix`, e.g. "incident__") meets when `user` may see
-    it; None when the user sees every incident, `Q(pk__in=[])` when none."""
+@dataclass(frozen=True)
+class _Reach:
+    """How far a user sees. Everyone sees what they reported; a support role also what it is assigned,
+    plus every tier's incidents or the external tier's alone, and security incidents or none."""
+
+    anything: bool = False  # signed in and active
+    everything: bool = False  # superusers
+    role: bool = False  # holds a role that sees incidents beyond its own
+    every_tier: bool = False
+    security: bool = False
+
+
+def _reach(user) -> _Reach:
     if user is None or not user.is_authenticated or not user.is_active:
-        return Q(**{f"{prefix}pk__in": []})
+        return _Reach()
     if user.is_superuser:
+        return _Reach(anything=True, everything=True)
+    if not user.has_perm(VIEW_TIER_PERMISSION):
+        return _Reach(anything=True)
+    return _Reach(
+        anything=True,
+        role=True,
+        every_tier=user.has_perm(VIEW_ALL_PERMISSION),
+        security=user.has_perm(VIEW_SECURITY_PERMISSION),
+    )
+
+
+def visibility_q(user, prefix: str = "") -> Q | None:
+    """The rule as a query: the condition an incident (reached through `prefix`, e.g. "incident__") meets
+    when `user` may see it; None when the user sees every incident. `may_see` is the same rule in Python."""
+    reach = _reach(user)
+    if reach.everything:
         return None
-    own = Q(**{f"{prefix}reporter": user.pk}) | Q(**{f"{prefix}assignee": user.pk})
-    if user.has_perm(VIEW_ALL_PERMISSION):
-        scope = None
-    elif user.has_perm(VIEW_TIER_PERMISSION):
-        scope = Q(**{f"{prefix}tier": Tier.EXTERNAL}) | own
-    else:
+    if not reach.anything:
+        return Q(**{f"{prefix}pk__in": []})
+    if not reach.role:
         return Q(**{f"{prefix}reporter": user.pk})
-    if not user.has_perm(VIEW_SECURITY_PERMISSION):
+    own = Q(**{f"{prefix}reporter": user.pk}) | Q(**{f"{prefix}assignee": user.pk})
+    scope = None if reach.every_tier else Q(**{f"{prefix}tier": Tier.EXTERNAL}) | own
+    if not reach.security:
         confidential = security_incident_q(prefix) & ~own
         scope = ~confidential if scope is None else scope & ~confidential
     return scope
+
+
+def may_see(user, incident: Incident) -> bool:
+    """`visibility_q` for an incident already in hand, without a query beyond the user's permissions: for
+    rendering related incidents and choosing who a message about an incident may reach."""
+    reach = _reach(user)
+    if reach.everything or not reach.anything:
+        return reach.everything
+    if incident.reporter_id == user.pk:
+        return True
+    if not reach.role:
+        return False
+    if incident.assignee_id == user.pk:
+        return True
+    in_scope = reach.every_tier or incident.tier == Tier.EXTERNAL
+    return in_scope and (reach.security or not is_security_incident(incident))
 
 
 def visible_incidents(user) -> QuerySet[Incident]:
@@ -83,11 +127,6 @@ def visible_incidents(user) -> QuerySet[Incident]:
     condition = visibility_q(user)
     incidents = Incident.objects.all()
     return incidents if condition is None else incidents.filter(condition)
-
-
-def can_see_incident(user, incident: Incident) -> bool:
-    """The rule of `visible_incidents` for one incident already in hand."""
-    return visible_incidents(user).filter(pk=incident.pk).exists()
 
 
 def incident_list(*, user, filters: Mapping[str, Any] | None = None) -> QuerySet[Incident]:
@@ -135,13 +174,19 @@ def can_see_internal(user) -> bool:
     return bool(user and user.is_active and user.has_perm(VIEW_INTERNAL_PERMISSION))
 
 
+def readable_events_q(user) -> Q | None:
+    """The timeline entries `user` may read: every one for roles that read internal work notes (None);
+    otherwise (reporters, External Support) the public entries and what they wrote themselves."""
+    if can_see_internal(user):
+        return None
+    return Q(visibility=Visibility.PUBLIC) | Q(actor__isnull=False, actor=getattr(user, "pk", None))
+
+
 def incident_timeline(*, incident: Incident, user) -> QuerySet[TimelineEvent]:
-    """The incident's timeline in time order; users who may not read internal work notes (reporters,
-    External Support) see the public entries and what they wrote themselves."""
+    """The incident's timeline in time order, as far as `user` may read it (`readable_events_q`)."""
     events = incident.timeline.select_related("actor").order_by("created_at", "pk")
-    if not can_see_internal(user):
-        events = events.filter(Q(visibility=Visibility.PUBLIC) | Q(actor=user.pk))
-    return events
+    condition = readable_events_q(user)
+    return events if condition is None else events.filter(condition)
 
 
 def incident_checklist(*, incident: Incident) -> QuerySet[ChecklistItem]:
@@ -189,7 +234,7 @@ def incident_history(*, incident: Incident, user) -> list[dict]:
             }
         )
         previous = record
-    _name_related_objects(rows)
+    _name_related_objects(rows, user=user)
     rows.reverse()
     return rows
 
@@ -204,8 +249,9 @@ _RELATED_NAMES = {
 }
 
 
-def _name_related_objects(rows: list[dict]) -> None:
-    """History stores foreign keys as ids; show them by their API names (one query per related model)."""
+def _name_related_objects(rows: list[dict], *, user) -> None:
+    """History stores foreign keys as ids; show them by their API names (one query per related model). A
+    related incident the user may not see is named "(restricted)"."""
     ids: dict[str, set] = {}
     for row in rows:
         for change in row["changes"]:
@@ -216,7 +262,10 @@ def _name_related_objects(rows: list[dict]) -> None:
     names = {}
     for field, pks in ids.items():
         model, attribute = _RELATED_NAMES[field]
-        names[field] = dict(model.objects.filter(pk__in=pks).values_list("pk", attribute))
+        rows_of = visible_incidents(user) if model is Incident else model.objects.all()
+        names[field] = dict(rows_of.filter(pk__in=pks).values_list("pk", attribute))
+        if model is Incident:
+            names[field].update({pk: "(restricted)" for pk in set(pks) - set(names[field])})
     for row in rows:
         for change in row["changes"]:
             if change["field"] in names:

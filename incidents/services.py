@@ -238,7 +238,8 @@ def incident_create(
 ) -> Incident:
     """Log an incident (seed 2.1 "Logging"). The SLA clocks start at logging but get their targets at
     classification. `detected_at` defaults to now and may be earlier (by `DETECTED_AT_MAX_AGE` at most),
-    never later. Text is bounded (`incidents.limits`); `source=monitoring` is for alert sources only."""
+    never later, and never before the service went into operation. Text is bounded (`incidents.limits`);
+    `source=monitoring` is for alert sources only."""
     if not user.is_authenticated:  # anyone signed in may report; roles act on it
         raise PermissionDenied("Sign in to log an incident.")
     if not perms.can_log_incident(user):
@@ -257,6 +258,7 @@ def incident_create(
         errors.update(_detected_at_errors(detected_at, logged_at=now))
     if service is not None and not service.is_active:
         errors.setdefault("service", []).append(f"Service '{service.slug}' is retired.")
+    _check_in_service(errors, detected_at or now, service, field="detected_at" if detected_at else "service")
     _raise_if(errors)
 
     incident = Incident(
@@ -287,7 +289,8 @@ def incident_create(
 
 @transaction.atomic
 def incident_update(*, incident: Incident, user, data: dict) -> Incident:
-    """Edit descriptive fields. State, severity and clocks are not editable: they change by transition."""
+    """Edit descriptive fields. State, severity and clocks are not editable: they change by transition. The
+    detection stays within `limits.detected_at_errors` and after the service went into operation."""
     if not user.has_perm("incidents.change_incident"):
         raise PermissionDenied("You may not edit incidents.")
     unknown = set(data) - set(EDITABLE_FIELDS)
@@ -319,6 +322,10 @@ def incident_update(*, incident: Incident, user, data: dict) -> Incident:
     service = data.get("service")
     if service is not None and service != locked.service and not service.is_active:
         errors.setdefault("service", []).append(f"Service '{service.slug}' is retired.")
+    if data.get("detected_at"):
+        _check_in_service(errors, data["detected_at"], data.get("service", locked.service), field="detected_at")
+    elif service is not None and service != locked.service:
+        _check_in_service(errors, locked.detected_at, service, field="service")
     _raise_if(errors)
 
     old_assignee = locked.assignee
@@ -352,6 +359,14 @@ def incident_update(*, incident: Incident, user, data: dict) -> Incident:
 def _detected_at_errors(detected_at: datetime, *, logged_at: datetime) -> dict:
     messages = limits.detected_at_errors(detected_at, logged_at=logged_at)
     return {"detected_at": messages} if messages else {}
+
+
+def _check_in_service(errors: dict, detected_at: datetime, service: Service | None, *, field: str) -> None:
+    """Add `limits.in_service_errors` under `field`, unless the detection is already refused: a detection
+    outside its other bounds may lie outside the calendar too, and needs no second message."""
+    if "detected_at" not in errors:
+        for message in limits.in_service_errors(detected_at, service=service):
+            errors.setdefault(field, []).append(message)
 
 
 def tier_following(current: str, assignee) -> str:
@@ -395,7 +410,8 @@ def incident_classify(
 ) -> Incident:
     """Seed 2.1 "Classification": severity from the urgency x impact matrix (seed 3.2); an Incident Manager
     may override it with a reason. Sets both SLA clocks from the severity's policy and, on the first
-    classification, copies the incident type's response plan onto the incident as a checklist."""
+    classification, copies the incident type's response plan onto the incident as a checklist. A new
+    service must have been in operation when the incident was detected."""
     errors: dict = {}
     _require(errors, category=category, urgency=urgency, impact=impact)
     _check_choice(errors, "category", category, Category)
@@ -410,6 +426,8 @@ def incident_classify(
     outcome: dict = {}
 
     def validate(locked):
+        if service is not None and service != locked.service:
+            _check_in_service(errors, locked.detected_at, service, field="service")
         _raise_if(errors)
         matrix = severity_for(urgency=urgency, impact=impact)
         chosen = severity or matrix
@@ -668,13 +686,46 @@ def problem_create(*, user, title: str, description: str = "", workaround: str =
     return problem
 
 
+# Fields of a problem record people edit; the number is given at creation.
+PROBLEM_EDITABLE_FIELDS = ("title", "description", "status", "root_cause", "is_known_error", "workaround")
+
+
+@transaction.atomic
+def problem_update(*, problem: Problem, user, data: dict) -> Problem:
+    """Edit a problem record (`incidents.change_problem`) within the limits `problem_create` applies: a
+    one-line title, bounded free text. Only the fields in `data` change; the history names the user and
+    the fields changed."""
+    if not user.has_perm("incidents.change_problem"):
+        raise PermissionDenied("You may not edit problem records.")
+    unknown = set(data) - set(PROBLEM_EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError(
+            {f: ["Read-only: not an editable field of a problem record."] for f in sorted(unknown)}
+        )
+    errors: dict = {}
+    if "title" in data:
+        _require(errors, title=data["title"])
+        _check_title(errors, data["title"], model=Problem)
+    if "status" in data:
+        _require(errors, status=data["status"])
+        _check_choice(errors, "status", data["status"], Problem.Status)
+    limits.check_text(
+        errors, **{f: data[f] for f in ("description", "root_cause", "workaround") if f in data}
+    )
+    _raise_if(errors)
+    locked = Problem.objects.select_for_update().get(pk=problem.pk)
+    changed = [field for field, value in data.items() if getattr(locked, field) != value]
+    if not changed:
+        return locked
+    for field in changed:
+        setattr(locked, field, data[field])
+    locked._history_user = user
+    locked._change_reason = "edited: " + ", ".join(changed)
+    locked.save()
+    return locked
+
+
 # --- reference data --------------------------------------------------------------------------------------
-
-
-# Far beyond any target the seed gives (72 h at most); due times computed from it stay within the calendar.
-MAX_SLA_TARGET = timedelta(days=365)
-# Far below any target the seed gives (15 min at least): a shorter one breaches every incident at logging.
-MIN_SLA_TARGET = timedelta(minutes=1)
 
 
 @transaction.atomic
@@ -683,17 +734,17 @@ def sla_policy_update(
 ) -> SlaPolicy:
     """Change one severity's targets (seed 3.1 defaults: S1 15 min / 4 h, S2 30 min / 8 h, S3 4 h / 24 h,
     S4 24 h / 72 h). Incident Managers only (`incidents.change_slapolicy`); both targets at least
-    `MIN_SLA_TARGET` and at most `MAX_SLA_TARGET`, and the resolution target no shorter than the response
+    `limits.MIN_SLA_TARGET` and at most `limits.MAX_SLA_TARGET`, and the resolution target no shorter than the response
     target. Incidents already classified keep their due times until their severity changes or they leave
     hold."""
     if not user.has_perm("incidents.change_slapolicy"):
         raise PermissionDenied("Only Incident Managers may change SLA policies.")
     errors: dict = {}
     for field, value in (("response_target", response_target), ("resolution_target", resolution_target)):
-        if value is None or value < MIN_SLA_TARGET:
+        if value is None or value < limits.MIN_SLA_TARGET:
             errors.setdefault(field, []).append("At least 1 minute.")
-        elif value > MAX_SLA_TARGET:
-            errors.setdefault(field, []).append(f"At most {MAX_SLA_TARGET.days} days.")
+        elif value > limits.MAX_SLA_TARGET:
+            errors.setdefault(field, []).append(f"At most {limits.MAX_SLA_TARGET.days} days.")
     if not errors and resolution_target < response_target:
         errors["resolution_target"] = ["Cannot be shorter than the response target."]
     _raise_if(errors)

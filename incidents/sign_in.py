@@ -1,15 +1,30 @@
 """What a sign-in refused by the lockout (django-axes, configured in settings) answers: 429 with Retry-After
 and one message saying for how long and who can release it. The admin's sign-in page shows it on a page of
-its own (AXES_LOCKOUT_CALLABLE); the API's token endpoint raises `SignInLocked` (code `locked_out`)."""
+its own (AXES_LOCKOUT_CALLABLE); the API's token endpoint raises `SignInLocked` (code `locked_out`). And the
+username Axes records and locks (AXES_USERNAME_CALLABLE)."""
 
 from __future__ import annotations
 
 import math
 
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import admin
 from django.shortcuts import render
 from rest_framework import exceptions, status
+
+# Axes stores the username as typed in a varchar(255); PostgreSQL refuses a longer one (a 500). No account
+# name is that long (150 at most), so cutting it changes no real account's lock.
+USERNAME_MAX_LENGTH = AccessAttempt._meta.get_field("username").max_length
+
+
+def lockout_username(request, credentials: dict | None = None) -> str | None:
+    """AXES_USERNAME_CALLABLE: Axes' own choice (the credentials, else the posted form), cut to the column."""
+    if credentials:
+        username = credentials.get(settings.AXES_USERNAME_FORM_FIELD)
+    else:
+        username = getattr(request, "data", request.POST).get(settings.AXES_USERNAME_FORM_FIELD)
+    return username[:USERNAME_MAX_LENGTH] if isinstance(username, str) else username
 
 
 def retry_after_seconds() -> int:

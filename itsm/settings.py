@@ -7,7 +7,7 @@ file-system Celery broker (no Redis needed).
 """
 
 import sys
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import environ
@@ -151,6 +151,8 @@ AXES_HTTP_RESPONSE_CODE = 429
 AXES_LOCKOUT_CALLABLE = "incidents.sign_in.lockout_response"
 # The address ClientAddressMiddleware resolved; never a header the client wrote.
 AXES_CLIENT_IP_CALLABLE = "itsm.client_address.client_address"
+# The username as typed, cut to the length Axes can store (a longer one was a 500 on PostgreSQL).
+AXES_USERNAME_CALLABLE = "incidents.sign_in.lockout_username"
 # A token from POST /api/v1/auth/token/ works this long; then it answers 401 and the endpoint issues a new
 # one. Changing the password revokes it at once.
 API_TOKEN_TTL = _duration("API_TOKEN_TTL", default="P30D")
@@ -170,11 +172,13 @@ WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
 # --- input limits (issue #8) ------------------------------------------------------------------------
 # Request bodies: the API's parsers answer 413 beyond API_MAX_BODY_BYTES (alert intake keeps its own 1 MiB),
 # Django's form parsing (the admin) 400. Free text (descriptions, notes, comments): MAX_TEXT_LENGTH
-# characters. Detection: at most DETECTED_AT_MAX_AGE_DAYS before logging.
+# characters. Detection: at most DETECTED_AT_MAX_AGE_DAYS before logging. Nothing an incident records (in the
+# CSV import too) lies before EARLIEST_INCIDENT_DATE (YYYY-MM-DD, in TIME_ZONE).
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 MAX_TEXT_LENGTH = env.int("MAX_TEXT_LENGTH", default=20_000)
 DETECTED_AT_MAX_AGE = timedelta(days=env.int("DETECTED_AT_MAX_AGE_DAYS", default=30))
+EARLIEST_INCIDENT_DATE = date.fromisoformat(env("EARLIEST_INCIDENT_DATE", default="2000-01-01"))
 
 # --- REST API ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -17,10 +17,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from simple_history.admin import SimpleHistoryAdmin
 
 from incidents import selectors as incident_selectors
-from incidents.admin.base import VisibleIncidentsMixin
+from incidents.admin.base import AuditedAdmin, VisibleIncidentsMixin
 
 from . import charts, selectors, services
 from .choices import CONTENT_TYPES, FORMATS, ReportKind
@@ -194,7 +193,7 @@ class ActionItemInline(admin.TabularInline):
 
 
 @admin.register(MajorIncidentReview)
-class MajorIncidentReviewAdmin(VisibleIncidentsMixin, SimpleHistoryAdmin):
+class MajorIncidentReviewAdmin(VisibleIncidentsMixin, AuditedAdmin):
     """Drafted when a major incident is closed; the Incident Managers complete it here. The document (the
     Post-Incident Summary template with the reconstructed timeline) opens from the object tools."""
 

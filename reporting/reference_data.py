@@ -20,8 +20,11 @@ REVIEW_EDITORS = [
 ]
 ROLE_PERMISSIONS = {
     Role.INCIDENT_MANAGERS: [*REPORT_READERS, "reporting.add_storedreport", *REVIEW_EDITORS],
-    Role.MANAGEMENT: [*REPORT_READERS, "reporting.add_storedreport", *REVIEW_READERS],
+    # Management reads everything and writes nothing: it reads the report pages and receives the scheduled
+    # reports, but does not store new ones.
+    Role.MANAGEMENT: [*REPORT_READERS, *REVIEW_READERS],
 }
+MANAGEMENT_WITHHELD = ["reporting.add_storedreport"]
 
 # name, task, crontab (minute, hour, day_of_week, day_of_month), kwargs
 PERIODIC_TASKS = [

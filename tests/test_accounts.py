@@ -178,6 +178,34 @@ def test_the_token_view_hides_the_password_from_error_reports(rf):
     assert ExceptionReporterFilter().get_post_parameters(request)["password"] != "hunter2-secret"
 
 
+# --- what PostgreSQL refuses to store (SQLite keeps it) ---------------------------------------------------
+
+# Each sign-in page as a client sees it: the function, its client, its answer to credentials it refuses.
+SIGN_IN_PAGES = {"admin": (admin_sign_in, Client, 200), "api": (token_sign_in, APIClient, 400)}
+
+
+@pytest.mark.parametrize("page", sorted(SIGN_IN_PAGES))
+def test_a_username_longer_than_axes_stores_is_a_failed_sign_in(postgres, page):
+    sign_in, client_class, refused = SIGN_IN_PAGES[page]
+    username = "u" * 300
+    assert sign_in(client_class(), username, "guess").status_code == refused
+    # Still counted (towards the address's lock), under the username cut to Axes' varchar(255).
+    assert list(AccessAttempt.objects.values_list("username", flat=True)) == [username[:255]]
+
+
+@pytest.mark.parametrize("page", sorted(SIGN_IN_PAGES))
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("de\x00sk", PASSWORD), ("desk", f"{PASSWORD}\x00"), ("u" * 300 + "\x00", "\x00")],
+    ids=["username", "password", "both"],
+)
+def test_a_nul_character_in_the_credentials_is_refused(postgres, service_desk, page, username, password):
+    sign_in, client_class, refused = SIGN_IN_PAGES[page]
+    client = client_class()
+    assert sign_in(client, username, password).status_code == refused
+    assert not signed_in(client) and not Token.objects.exists()
+
+
 # --- the client address behind trusted proxies -----------------------------------------------------------
 
 

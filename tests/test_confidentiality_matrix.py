@@ -14,6 +14,7 @@ from escalation import services as escalation_services
 from incidents import services
 from incidents.choices import Role, State
 from incidents.models import Incident
+from incidents.selectors import may_see, visible_incidents
 from tests.factories import ServiceFactory, make_user
 
 SD, SA, SME, EXT = Role.SERVICE_DESK, Role.SYSADMINS, Role.EXPERTS, Role.EXTERNAL
@@ -33,7 +34,7 @@ TABLE = {
     SD: ({ORDINARY, EXTERNAL}, SUPPORT_WRITES, RECORDS),
     SA: ({ORDINARY, EXTERNAL}, SUPPORT_WRITES, RECORDS),
     SME: ({ORDINARY, EXTERNAL}, SUPPORT_WRITES, RECORDS),
-    EXT: ({EXTERNAL}, {"patch", "internal note", "tick", "resolve", "escalate"}, {"escalations"}),
+    EXT: ({EXTERNAL}, {"patch", "internal note", "tick", "resolve", "escalate"}, set()),
     SEC: (set(KINDS), SUPPORT_WRITES, RECORDS),
     IM: (set(KINDS), SUPPORT_WRITES, RECORDS),
     MGMT: ({ORDINARY, EXTERNAL}, set(), RECORDS),
@@ -234,8 +235,10 @@ def test_admin_writes_follow_the_same_table(world, client, role, action):
 def test_admin_escalation_records_follow_the_same_rule(world, client, role):
     client.force_login(world["users"][role])
     page = client.get(reverse("admin:escalation_escalationevent_changelist"))
-    if page.status_code != 200:
-        pytest.fail(f"{role} cannot open escalation events: {page.status_code}")
+    if "escalations" not in TABLE[role][2]:
+        assert page.status_code == 403
+        return
+    assert page.status_code == 200
     # The functional escalation to External Support is the one event; it shows where the incident does.
     assert (world["incidents"][EXTERNAL].number in page.content.decode()) == (EXTERNAL in TABLE[role][0])
 
@@ -276,4 +279,95 @@ def test_a_hidden_incident_cannot_be_named_as_a_parent(world, api_as):
         .patch(f"/api/v1/incidents/{ordinary.number}/", {"parent": breach.number}, format="json")
         .status_code
         == 200
+    )
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_python_form_of_the_rule_agrees_with_the_query(world, role):
+    user = world["users"][role]
+    visible = set(visible_incidents(user).values_list("pk", flat=True))
+    for kind, incident in world["incidents"].items():
+        assert may_see(user, incident) == (incident.pk in visible) == (kind in TABLE[role][0]), kind
+
+
+@pytest.mark.parametrize("role", STAFF_ROLES)
+def test_admin_history_pages_follow_the_same_rule(world, client, role):
+    client.force_login(world["users"][role])
+    kinds, _, records = TABLE[role]
+    for kind, incident in world["incidents"].items():
+        version = incident.history.latest("history_id").history_id
+        pages = [
+            reverse("admin:incidents_incident_history", args=[incident.pk]),
+            reverse("admin:incidents_incident_simple_history", args=[incident.pk, version]),
+        ]
+        for url in pages:
+            response = client.get(url)
+            if "history" not in records:  # refused whatever the incident: says nothing of its existence
+                assert response.status_code == 403, (kind, url)
+            elif kind not in kinds:
+                assert (response.status_code, response.url) == (302, reverse("admin:index")), (kind, url)
+            else:
+                assert response.status_code == 200, (kind, url)
+                assert incident.title in response.content.decode()
+    # Malformed ids are "does not exist", never a 500.
+    incident = world["incidents"][EXTERNAL]
+    for url in (
+        f"/admin/incidents/incident/{incident.pk}/history/abc/",
+        "/admin/incidents/incident/abc/history/",
+        "/admin/incidents/incident/%00/history/",
+    ):
+        assert client.get(url).status_code in (302, 403), url
+
+
+def test_external_support_reads_no_internal_note_in_the_admin(world, client):
+    incident = world["incidents"][EXTERNAL]
+    client.force_login(world["users"][EXT])
+    page = client.get(reverse("admin:incidents_incident_change", args=[incident.pk])).content.decode()
+    assert incident.title in page and "forensic image" not in page
+    preview = client.get(
+        reverse("admin:incidents_incident_preview", args=[incident.pk]), {"template": "escalation"}
+    ).content.decode()
+    assert incident.number in preview and "forensic image" not in preview
+
+    client.force_login(world["users"][SA])
+    page = client.get(reverse("admin:incidents_incident_change", args=[incident.pk])).content.decode()
+    assert "forensic image" in page
+    preview = client.get(
+        reverse("admin:incidents_incident_preview", args=[incident.pk]), {"template": "escalation"}
+    ).content.decode()
+    assert "forensic image" in preview
+
+
+@pytest.mark.parametrize("role", STAFF_ROLES)
+def test_a_problem_lists_only_the_linked_incidents_the_reader_sees(world, client, role):
+    manager = Incident.objects.get(pk=world["incidents"][ORDINARY].pk).assignee
+    problem = services.problem_create(user=manager, title="Flaky RAID controllers")
+    for incident in world["incidents"].values():
+        services.incident_update(incident=incident, user=manager, data={"problem": problem})
+    client.force_login(world["users"][role])
+    page = client.get(reverse("admin:incidents_problem_change", args=[problem.pk]))
+    assert page.status_code == 200
+    for kind, incident in world["incidents"].items():
+        assert (incident.title in page.content.decode()) == (kind in TABLE[role][0]), kind
+    listing = client.get(reverse("admin:incidents_problem_changelist"))
+    assert listing.context["cl"].result_list[0].incident_count == len(TABLE[role][0])
+
+
+def test_a_hidden_parent_is_not_named(world, api_as, client):
+    ordinary, breach = world["incidents"][ORDINARY], world["incidents"][SECURITY]
+    security_user = world["users"][SEC]
+    services.incident_update(incident=ordinary, user=security_user, data={"parent": breach})
+
+    sysadmin = world["users"][SA]
+    detail = api_as(sysadmin).get(f"/api/v1/incidents/{ordinary.number}/").json()
+    assert detail["parent"] is None
+    history = api_as(sysadmin).get(f"/api/v1/incidents/{ordinary.number}/history/").json()
+    parents = [c["new"] for row in history for c in row["changes"] if c["field"] == "parent"]
+    assert parents == ["(restricted)"]
+    client.force_login(sysadmin)
+    page = client.get(reverse("admin:incidents_incident_change", args=[ordinary.pk])).content.decode()
+    assert breach.title not in page
+
+    assert api_as(security_user).get(f"/api/v1/incidents/{ordinary.number}/").json()["parent"] == (
+        breach.number
     )

@@ -3,6 +3,14 @@
 from django.db import migrations, models
 
 
+def withhold_from_vendors(apps, schema_editor):
+    from escalation.reference_data import EXTERNAL_WITHHELD
+    from incidents.choices import Role
+    from incidents.reference_data import revoke_role_permissions
+
+    revoke_role_permissions(apps, {Role.EXTERNAL: EXTERNAL_WITHHELD})
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -30,4 +38,5 @@ class Migration(migrations.Migration):
             name='kind',
             field=models.CharField(choices=[('tier1', 'Tier 1 (Service Desk)'), ('tier2', 'Tier 2 (System Administrators)'), ('tier3', 'Tier 3 (Subject Matter Experts)'), ('external', 'External Support'), ('incident_manager', 'Incident Managers'), ('security', 'Security Team')], max_length=20, unique=True),
         ),
+        migrations.RunPython(withhold_from_vendors, migrations.RunPython.noop),
     ]

@@ -38,9 +38,10 @@ EMERGENCY_ROTATIONS = [
     (Tier.TIER1, Role.SERVICE_DESK),
     (Tier.TIER2, Role.SYSADMINS),
     (Tier.TIER3, Role.EXPERTS),
-    (Tier.EXTERNAL, Role.EXTERNAL),
     (RotationKind.INCIDENT_MANAGER, Role.INCIDENT_MANAGERS),
 ]
+# A vendor sees an incident once it reached the external tier (`incidents.selectors`): paged from then on.
+EXTERNAL_ROTATION = (Tier.EXTERNAL, Role.EXTERNAL)
 # A security incident is confidential: its emergency team is the Security Team and the Incident Managers.
 SECURITY_EMERGENCY_ROTATIONS = [
     (RotationKind.SECURITY, Role.SECURITY_TEAM),
@@ -48,11 +49,16 @@ SECURITY_EMERGENCY_ROTATIONS = [
 ]
 
 
-def emergency_team(at: datetime, *, security: bool = False) -> tuple[list, list[str]]:
-    """The on-call person of every tier plus the on-duty Incident Manager (for a security incident: of the
-    Security Team and the Incident Managers); a whole group where a rotation has nobody."""
+def emergency_team(at: datetime, incident: Incident) -> tuple[list, list[str]]:
+    """The on-call person of every tier that may see the incident plus the on-duty Incident Manager (for a
+    security incident: of the Security Team and the Incident Managers); a whole group where a rotation
+    has nobody."""
+    if is_security_incident(incident):
+        rotations = SECURITY_EMERGENCY_ROTATIONS
+    else:
+        rotations = EMERGENCY_ROTATIONS + ([EXTERNAL_ROTATION] if incident.tier == Tier.EXTERNAL else [])
     users, gaps = [], []
-    for kind, group in SECURITY_EMERGENCY_ROTATIONS if security else EMERGENCY_ROTATIONS:
+    for kind, group in rotations:
         current = on_call(kind=kind, at=at)
         if current and current.user:
             users.append(current.user)
@@ -89,7 +95,7 @@ def declare_major(*, incident: Incident, user, reason: str, automatic: bool = Fa
             actor=user if getattr(user, "is_authenticated", False) else None,
             reason=reason,
         )
-        team, gaps = emergency_team(now, security=is_security_incident(locked))
+        team, gaps = emergency_team(now, locked)
         manager = on_call(kind=RotationKind.INCIDENT_MANAGER, at=now)
         record, _ = IncidentEscalation.objects.get_or_create(incident=locked)
         record.incident_manager = (

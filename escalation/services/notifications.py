@@ -13,6 +13,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from incidents import selectors as incident_selectors
 from incidents import services as incident_services
 from incidents.choices import EventKind, Visibility
 from incidents.models import Incident
@@ -42,13 +43,20 @@ COMMUNICATION_TEMPLATES = list(SUBJECTS)
 PUBLIC_TEMPLATES = {Template.INCIDENT_NOTIFICATION, Template.STATUS_UPDATE, Template.RESOLUTION_NOTICE}
 
 
-def render(*, template: str, incident: Incident, extra: dict | None = None) -> tuple[str, str, str]:
-    """Subject, plain-text body and HTML body of a communication about an incident. The subject is one
-    line whatever the title holds (`header_line`): a legacy title with CR/LF must not stop the mail."""
+# Sent beyond the support roles (stakeholders' addresses, the reporter): never with internal work notes.
+OUTSIDE_TEMPLATES = PUBLIC_TEMPLATES | {Template.POST_INCIDENT_SUMMARY}
+
+
+def render(
+    *, template: str, incident: Incident, extra: dict | None = None, internal: bool = False
+) -> tuple[str, str, str]:
+    """Subject, plain-text body and HTML body of a communication about an incident. The timeline
+    highlights hold internal work notes only when `internal` (every reader may read them). The subject is
+    one line whatever the title holds (`header_line`): a legacy title with CR/LF must not stop the mail."""
     context = {
         "incident": incident,
         "service": incident.service,
-        "highlights": _highlights(incident),
+        "highlights": _highlights(incident, internal=internal),
         "next_update_at": _next_update_at(incident),
         "site_url": getattr(settings, "SITE_URL", "").rstrip("/"),
         "template_name": Template(template).label,
@@ -65,9 +73,11 @@ def render(*, template: str, incident: Incident, extra: dict | None = None) -> t
     return header_line(subject, max_length=SUBJECT_LENGTH), text, html
 
 
-def _highlights(incident: Incident, limit: int = 6) -> list:
-    events = incident.timeline.exclude(kind=EventKind.NOTIFICATION).order_by("-created_at", "-pk")[:limit]
-    return list(reversed(events))
+def _highlights(incident: Incident, *, internal: bool, limit: int = 6) -> list:
+    events = incident.timeline.exclude(kind=EventKind.NOTIFICATION)
+    if not internal:
+        events = events.filter(visibility=Visibility.PUBLIC)
+    return list(reversed(events.order_by("-created_at", "-pk")[:limit]))
 
 
 def _next_update_at(incident: Incident):
@@ -92,10 +102,27 @@ def notify(
     note: str = "",
     webhooks: bool = True,
 ) -> list[Notification]:
-    """Queue a communication to users and addresses (deduplicated) and to every active webhook."""
-    addresses = list(dict.fromkeys([u.email for u in users if u.email] + [e for e in emails if e]))
+    """Queue a communication to users and addresses (deduplicated) and to every active webhook.
+
+    A message about an incident reaches only the users who may see it (`incidents.selectors.may_see`);
+    a security incident is confidential, so its automatic messages go to no outside address either (a
+    status update someone writes to the stakeholders still does). Internal work notes appear only when
+    every reader may read them: no outside address, a template for staff, users of roles that read them."""
+    users = list(users)
+    emails = [e for e in emails if e]
+    internal = False
+    if incident is not None:
+        users = [u for u in users if incident_selectors.may_see(u, incident)]
+        if incident_selectors.is_security_incident(incident) and template != Template.STATUS_UPDATE:
+            emails = []
+        internal = (
+            template not in OUTSIDE_TEMPLATES
+            and not emails
+            and all(incident_selectors.can_see_internal(u) for u in users)
+        )
+    addresses = list(dict.fromkeys([u.email for u in users if u.email] + emails))
     subject, text, html = (
-        render(template=template, incident=incident, extra=extra)
+        render(template=template, incident=incident, extra=extra, internal=internal)
         if incident
         else (
             header_line((extra or {}).get("subject", "itsm"), max_length=SUBJECT_LENGTH),

@@ -11,7 +11,9 @@ from datetime import timedelta
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -36,10 +38,26 @@ from .base import (
     sla_status,
     state_badge,
 )
-from .filters import BreachedFilter
+from .filters import AssigneeFilter, BreachedFilter
 from .inlines import CHECKLIST_FORM_ID, ChecklistInline, CommentInline, TimelineInline
 
 COMMENT_FORM_ID = "comment-form"
+
+
+class VisibleRawIdWidget(ForeignKeyRawIdWidget):
+    """The raw-id widget, naming only a related incident the user may see."""
+
+    def __init__(self, rel, admin_site, *, visible, **kwargs):
+        super().__init__(rel, admin_site, **kwargs)
+        self.visible = visible
+
+    def label_and_url_for_value(self, value):
+        try:
+            if not self.visible.filter(pk=value).exists():
+                return "", ""
+        except (ValueError, DjangoValidationError):
+            return "", ""
+        return super().label_and_url_for_value(value)
 
 
 @admin.register(Incident)
@@ -70,7 +88,7 @@ class IncidentAdmin(
         "category",
         "service",
         "tier",
-        "assignee",
+        AssigneeFilter,
         "is_major",
         BreachedFilter,
     )
@@ -195,15 +213,24 @@ class IncidentAdmin(
         return False  # incidents are the audit record; cancel one logged in error instead
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "parent":  # a parent one may not see is not offered, nor shown by its title
-            kwargs["queryset"] = selectors.visible_incidents(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name != "parent":
+            return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        # A parent one may not see is neither accepted nor named (the widget would show its title).
+        visible = selectors.visible_incidents(request.user)
+        field = super().formfield_for_foreignkey(db_field, request, queryset=visible, **kwargs)
+        field.widget = VisibleRawIdWidget(db_field.remote_field, self.admin_site, visible=visible)
+        return field
 
+    # The audit trail carries work notes: the same rule as the API's history.
     def history_view(self, request, object_id, extra_context=None):
-        # The audit trail carries work notes: the same rule as the API's history.
         if not selectors.can_see_internal(request.user):
             raise DjangoPermissionDenied
         return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if not selectors.can_see_internal(request.user):
+            raise DjangoPermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:

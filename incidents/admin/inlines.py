@@ -7,6 +7,7 @@ the main change form (the HTML `form` attribute), so it never submits the incide
 from django.contrib import admin
 from django.utils.html import format_html
 
+from .. import selectors
 from ..models import ChecklistItem, Comment, TimelineEvent
 
 CHECKLIST_FORM_ID = "checklist-form"
@@ -55,27 +56,31 @@ class ChecklistInline(ViewOnlyInline):
         )
 
 
-class CommentInline(ViewOnlyInline):
+class ReadableEventsInline(ViewOnlyInline):
+    """Timeline entries as far as the user may read them: internal work notes only for roles that read
+    them (`selectors.readable_events_q`, the API's rule)."""
+
+    def get_queryset(self, request):
+        events = super().get_queryset(request).select_related("actor")
+        condition = selectors.readable_events_q(request.user)
+        return events if condition is None else events.filter(condition)
+
+
+class CommentInline(ReadableEventsInline):
     model = Comment
     verbose_name_plural = "Comments"
     fields = ("created_at", "actor", "visibility", "note")
     readonly_fields = fields
     ordering = ("created_at", "pk")
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor")
 
-
-class TimelineInline(ViewOnlyInline):
+class TimelineInline(ReadableEventsInline):
     model = TimelineEvent
     verbose_name = "event"
     verbose_name_plural = "Timeline"
     fields = ("created_at", "kind", "actor", "change", "note", "visibility")
     readonly_fields = fields
     ordering = ("created_at", "pk")
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor")
 
     @admin.display(description="state")
     def change(self, event):

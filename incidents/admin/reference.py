@@ -13,18 +13,27 @@ from django.utils.html import format_html, format_html_join
 
 from ..forms import ProblemForm, SlaPolicyForm
 from ..models import Problem, ResponsePlan, ResponsePlanStep, Service, SlaPolicy, SupportTier
-from ..selectors import security_incident_q
+from ..selectors import visibility_q, visible_incidents
 from .base import AuditedAdmin, ServiceFormAdminMixin
 
 
 @admin.register(Service)
 class ServiceAdmin(AuditedAdmin):
-    list_display = ("name", "slug", "criticality", "owner_group", "is_active")
+    list_display = ("name", "slug", "criticality", "owner_group", "in_service_since", "is_active")
     list_filter = ("criticality", "is_active")
     search_fields = ("name", "slug")
     list_select_related = ("owner_group",)
     prepopulated_fields = {"slug": ("name",)}
-    fields = ("name", "slug", "description", "owner_group", "criticality", "stakeholder_emails", "is_active")
+    fields = (
+        "name",
+        "slug",
+        "description",
+        "owner_group",
+        "criticality",
+        "stakeholder_emails",
+        "in_service_since",
+        "is_active",
+    )
 
 
 class FixedRowsAdmin(AuditedAdmin):
@@ -101,11 +110,15 @@ class ProblemAdmin(ServiceFormAdminMixin, AuditedAdmin):
     linked_incidents_shown = 50
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(incident_count=Count("incidents", filter=~security_incident_q("incidents__")))
-        )
+        # Counts and lists only the linked incidents the reader may see (`incidents.selectors`).
+        visible = visibility_q(request.user, "incidents__")
+        return super().get_queryset(request).annotate(incident_count=Count("incidents", filter=visible))
+
+    def get_object(self, request, object_id, from_field=None):
+        problem = super().get_object(request, object_id, from_field)
+        if problem is not None:
+            problem.reader = request.user  # for `linked_incidents`, which is given the object alone
+        return problem
 
     def get_fields(self, request, obj=None):
         return self.add_fields if obj is None else super().get_fields(request, obj)
@@ -119,10 +132,9 @@ class ProblemAdmin(ServiceFormAdminMixin, AuditedAdmin):
 
     @admin.display(description="linked incidents")
     def linked_incidents(self, problem):
-        # A read-only field cannot know who reads it: security incidents are left out for everyone here
-        # (their own pages show the link to those who may see them).
+        reader = getattr(problem, "reader", None)
         incidents = list(
-            problem.incidents.exclude(security_incident_q()).order_by("-created_at")[
+            visible_incidents(reader).filter(problem=problem).order_by("-created_at")[
                 : self.linked_incidents_shown
             ]
         )

@@ -82,7 +82,7 @@ class ServiceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Service
-        fields = ["slug", "name", "description", "criticality", "owner_group", "is_active"]
+        fields = ["slug", "name", "description", "criticality", "owner_group", "in_service_since", "is_active"]
         read_only_fields = fields
 
 
@@ -192,6 +192,18 @@ class IncidentSerializer(serializers.ModelSerializer):
             "alert",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if instance.parent_id and not self._may_name(instance.parent):
+            data["parent"] = None  # a parent the reader may not see is not named
+        return data
+
+    def _may_name(self, incident) -> bool:
+        request = self.context.get("request")
+        if request is None:  # a machine reader (webhook payloads): never a security incident
+            return not selectors.is_security_incident(incident)
+        return selectors.may_see(request.user, incident)
 
 
 class KeyRelatedField(serializers.SlugRelatedField):

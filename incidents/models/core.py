@@ -44,6 +44,10 @@ class Service(models.Model):
     criticality = models.CharField(max_length=8, choices=Criticality.choices, default=Criticality.MEDIUM)
     stakeholder_emails = models.TextField(blank=True, help_text="One address per line (or comma-separated).")
     is_active = models.BooleanField("active", default=True)
+    in_service_since = models.DateField(
+        default=timezone.localdate,
+        help_text="When the service went into operation: none of its incidents can be detected earlier.",
+    )
     history = HistoricalRecords()
 
     class Meta:

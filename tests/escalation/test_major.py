@@ -48,13 +48,13 @@ def test_s1_classification_declares_major_and_pages_the_emergency_team(team, man
     paged = set(
         Notification.objects.filter(incident=incident, template="page").values_list("recipient", flat=True)
     )
-    # On-call of every tier plus the on-duty Incident Manager; External has no rotation → its whole group.
+    # On-call of every tier plus the on-duty Incident Manager; not the vendor, who sees only incidents at
+    # the external tier (`test_an_emergency_at_the_external_tier_pages_the_vendor_group`).
     assert paged == {
         "desk-oncall@lab.example",
         "sys-oncall@lab.example",
         "sme-oncall@lab.example",
         "im-oncall@lab.example",
-        "vendor@vendor.example",
     }
     notified = set(
         Notification.objects.filter(incident=incident, template="incident_notification").values_list(
@@ -63,12 +63,24 @@ def test_s1_classification_declares_major_and_pages_the_emergency_team(team, man
     )
     assert notified == {"astro@lab.example", "ops@lab.example"}
     assert incident.timeline.filter(kind="notification").count() == 2
-    assert "External Support" in incident.timeline.get(kind="escalation", data__kind="emergency").note
+    assert "Nobody on call" not in incident.timeline.get(kind="escalation", data__kind="emergency").note
 
     # Reclassifying keeps one emergency, one notification.
     classify(incident, manager, category="infrastructure", urgency="high", impact="high")
     assert EscalationEvent.objects.filter(incident=incident, kind="emergency").count() == 1
     assert Notification.objects.filter(incident=incident, template="incident_notification").count() == 2
+
+
+def test_an_emergency_at_the_external_tier_pages_the_vendor_group(team, manager):
+    with time_machine.travel(T0, tick=False):
+        incident = incident_in("investigating", manager=manager, urgency="low", impact="low")
+        services.escalate_tier(incident=incident, user=manager, reason="vendor kit", tier="external")
+        services.declare_major(incident=incident, user=manager, reason="array offline")
+    paged = set(
+        Notification.objects.filter(incident=incident, template="page").values_list("recipient", flat=True)
+    )
+    assert "vendor@vendor.example" in paged  # no vendor rotation: the whole External Support group
+    assert "External Support" in incident.timeline.get(kind="escalation", data__kind="emergency").note
 
 
 def test_high_impact_security_incident_is_major(team, manager):

@@ -101,3 +101,36 @@ def test_fifty_concurrent_transitions_over_twenty_incidents_never_fail(
         if transitions:
             assert transitions[-1].to_state == incident.state
         assert incident.history.latest("history_date", "history_id").state == incident.state
+
+
+def test_reloading_incidents_in_many_threads_at_once_never_trips_the_state_protection(
+    postgres, reference_data
+):
+    """The root cause, without a server: django-fsm's reload switched the protection off and on for every
+    thread; eight threads reloading their own incidents 200 times each tripped it almost every run."""
+    manager = make_user(Role.INCIDENT_MANAGERS, username="reloading-manager")
+    service = ServiceFactory()
+    pks = [incident_in(State.CLASSIFIED, manager=manager, service=service).pk for _ in range(8)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(pks))
+
+    def reload(pk: int) -> None:
+        from django.db import connection
+
+        try:
+            incident = Incident.objects.get(pk=pk)
+            barrier.wait()
+            for _ in range(200):
+                incident.refresh_from_db()
+                assert incident.state == State.CLASSIFIED
+        except BaseException as exc:  # collected for the assertion
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=reload, args=(pk,)) for pk in pks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []

@@ -23,9 +23,10 @@ from incidents import services
 from incidents.api.parsers import MAX_JSON_DEPTH, json_depth_exceeds
 from incidents.choices import AlertSourceKind, Source, State
 from incidents.csv_io import COLUMNS, CsvRejected, import_incidents
-from incidents.exceptions import ValidationError
+from incidents.exceptions import PermissionDenied, ValidationError
 from incidents.models import Incident, SlaPolicy
 from tests.factories import ServiceFactory, incident_in
+from tests.incidents.test_admin import change_form_data
 from tests.incidents.alerting import GENERIC_URL, make_source
 
 pytestmark = pytest.mark.django_db
@@ -335,6 +336,48 @@ def test_a_long_comment_is_a_400_in_the_api(settings, api_as, manager):
     assert not incident.timeline.filter(kind="comment").exists()
 
 
+def test_problem_edits_in_the_admin_keep_the_limits_of_problem_create(settings, client, manager):
+    settings.MAX_TEXT_LENGTH = 50
+    problem = services.problem_create(user=manager, title="OSD firmware bug")
+    client.force_login(manager)
+    url = reverse("admin:incidents_problem_change", args=[problem.pk])
+    fields = {"title": "OSD firmware bug", "description": "", "status": "open", "root_cause": "", "workaround": ""}
+
+    page = client.post(url, {**fields, "title": HEADER_INJECTION, "description": LONG, "root_cause": LONG})
+    assert page.status_code == 200
+    assert page.context["adminform"].form.errors == {
+        "title": ["The title must be one line."],
+        "description": ["At most 50 characters (this one has 51)."],
+        "root_cause": ["At most 50 characters (this one has 51)."],
+    }
+    problem.refresh_from_db()
+    assert (problem.title, problem.description, problem.history.count()) == ("OSD firmware bug", "", 1)
+
+    page = client.post(url, {**fields, "status": "known_error", "workaround": "Pin firmware 1.2"})
+    assert page.status_code == 302
+    problem.refresh_from_db()
+    assert (problem.status, problem.workaround) == ("known_error", "Pin firmware 1.2")
+    latest = problem.history.first()
+    assert (latest.history_user, latest.history_change_reason) == (manager, "edited: status, workaround")
+
+
+def test_problem_update_is_for_those_who_may_change_problems(outsider, manager):
+    problem = services.problem_create(user=manager, title="OSD firmware bug")
+    with pytest.raises(PermissionDenied):
+        services.problem_update(problem=problem, user=outsider, data={"title": "Mine now"})
+    with pytest.raises(ValidationError) as caught:
+        services.problem_update(problem=problem, user=manager, data={"number": "PRB-999999", "title": " "})
+    assert caught.value.message_dict == {
+        "number": ["Read-only: not an editable field of a problem record."],
+    }
+    with pytest.raises(ValidationError) as caught:
+        services.problem_update(problem=problem, user=manager, data={"title": " ", "status": "gone"})
+    assert caught.value.message_dict == {
+        "title": ["This field is required."],
+        "status": ["'gone' is not a valid choice; use one of: open, known_error, resolved."],
+    }
+
+
 # --- 5. SLA targets -----------------------------------------------------------------------------------------
 
 
@@ -430,6 +473,49 @@ def test_editing_the_detection_keeps_it_within_the_bound(api_as, manager, lab_ti
     assert errors_of(response) == {"detected_at": [TOO_EARLY]}
     incident.refresh_from_db()
     assert incident.detected_at == NOW
+
+
+OUT_OF_RANGE = [
+    "0001-01-01T00:00:00+01:00",  # year 0 in UTC
+    "0001-01-01T00:00:00Z",
+    "9999-12-31T23:00:00-05:00",  # year 10000 in UTC
+    "9999-12-31T23:59:59Z",
+]
+
+
+@pytest.mark.parametrize("moment", OUT_OF_RANGE)
+def test_a_detection_at_the_ends_of_the_calendar_is_a_400_in_the_api(postgres, api_as, manager, moment):
+    client = api_as(manager)
+    response = client.post("/api/v1/incidents/", {"title": "Down", "detected_at": moment}, format="json")
+    assert response.status_code == 400, response.content
+    assert list(errors_of(response)) == ["detected_at"]
+    incident = incident_in(State.LOGGED, manager=manager)
+    response = client.patch(f"/api/v1/incidents/{incident.number}/", {"detected_at": moment}, format="json")
+    assert response.status_code == 400, response.content
+    assert list(errors_of(response)) == ["detected_at"]
+    assert client.get("/api/v1/incidents/").status_code == 200
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Pacific/Kiritimati"])
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_a_detection_at_the_ends_of_the_calendar_is_a_form_error_in_the_admin(
+    postgres, settings, client, manager, zone, day
+):
+    settings.TIME_ZONE = zone
+    client.force_login(manager)
+    detected = {"detected_at_0": day, "detected_at_1": "23:30:00"}
+    page = client.post(
+        reverse("admin:incidents_incident_add"),
+        {"title": "Down", "incident_type": "other", "source": "user", **detected},
+    )
+    assert page.status_code == 200
+    assert list(page.context["adminform"].form.errors) == ["detected_at"]
+    incident = incident_in(State.LOGGED, manager=manager)
+    url = reverse("admin:incidents_incident_change", args=[incident.pk])
+    page = client.post(url, change_form_data(client.get(url), **detected))
+    assert page.status_code == 200
+    assert list(page.context["adminform"].form.errors) == ["detected_at"]
+    assert not Incident.objects.exclude(pk=incident.pk).exists()
 
 
 def test_the_maximum_age_is_a_setting(settings, manager, lab_time):

@@ -100,3 +100,11 @@ def test_the_demo_prometheus_source_takes_alerts_with_the_printed_token(referenc
     assert alert_source_authenticate(token).slug == "prometheus"
     call_command("load_demo", incidents=0)
     assert "Alertmanager source" not in capsys.readouterr().out  # the token is never shown twice
+
+
+def test_services_went_into_operation_before_their_history(loaded):
+    catalogue = {s.slug: s.in_service_since for s in SERVICES}
+    stored = dict(Service.objects.filter(slug__in=catalogue).values_list("slug", "in_service_since"))
+    assert stored == catalogue
+    history_start = min(Incident.objects.values_list("detected_at", flat=True))
+    assert max(catalogue.values()) < timezone.localtime(history_start).date()

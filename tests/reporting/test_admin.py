@@ -67,7 +67,8 @@ def test_generate_store_and_download(october, browser):
 def test_management_may_read_but_not_generate(client, management):
     client.force_login(management)
     assert client.get(PAGE, {"month": "2026-10"}).status_code == 200
-    assert client.post(PAGE, {"month": "2026-10", "format": "csv"}).status_code == 302  # has add_storedreport
+    assert client.post(PAGE, {"month": "2026-10", "format": "csv"}).status_code == 403  # read-only role
+    assert not StoredReport.objects.exists()
 
 
 def test_pdf_without_backend_is_an_admin_message(browser, monkeypatch):

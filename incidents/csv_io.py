@@ -235,8 +235,9 @@ def import_incidents(
     `unchanged` when the stored incident has exactly the row's values, and is listed in
     `skipped_existing` (not an error) when they differ, e.g. because it was worked on since. Rows with a
     blank number are new every time. Missing services are an error unless `create_services`, which adds
-    them with the slug as name, in operation since the earliest detection among their rows. The number sequence is moved past the highest stored number, so incidents
-    logged later never collide with imported ones.
+    them with the slug as name, in operation since the day of the earliest detection among their rows. The
+    number sequence is moved past the highest stored number, so incidents logged later never collide with
+    imported ones.
 
     Importing bypasses the lifecycle, so it takes an Incident Manager (`incidents.manage_incident`), and
     `incidents.add_service` to create services."""

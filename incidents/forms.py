@@ -289,7 +289,9 @@ class ProblemForm(ServiceModelForm):
 
     def save_through_service(self):
         if not self.instance._state.adding:
-            changed = {f: self.cleaned_data[f] for f in self.changed_data if f in services.PROBLEM_EDITABLE_FIELDS}
+            changed = {
+                f: self.cleaned_data[f] for f in self.changed_data if f in services.PROBLEM_EDITABLE_FIELDS
+            }
             if not changed:
                 return self.instance
             return services.problem_update(problem=self.instance, user=self.user, data=changed)

@@ -103,7 +103,7 @@ def in_service_errors(detected_at: datetime, *, service) -> list[str]:
     return []
 
 
-# --- moments of imported history -----------------------------------------------------------------------
+# --- moments an incident records (the CSV import takes them all as given) -------------------------------
 
 
 def earliest_incident_date() -> date:

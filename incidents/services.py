@@ -323,7 +323,9 @@ def incident_update(*, incident: Incident, user, data: dict) -> Incident:
     if service is not None and service != locked.service and not service.is_active:
         errors.setdefault("service", []).append(f"Service '{service.slug}' is retired.")
     if data.get("detected_at"):
-        _check_in_service(errors, data["detected_at"], data.get("service", locked.service), field="detected_at")
+        _check_in_service(
+            errors, data["detected_at"], data.get("service", locked.service), field="detected_at"
+        )
     elif service is not None and service != locked.service:
         _check_in_service(errors, locked.detected_at, service, field="service")
     _raise_if(errors)
@@ -734,9 +736,9 @@ def sla_policy_update(
 ) -> SlaPolicy:
     """Change one severity's targets (seed 3.1 defaults: S1 15 min / 4 h, S2 30 min / 8 h, S3 4 h / 24 h,
     S4 24 h / 72 h). Incident Managers only (`incidents.change_slapolicy`); both targets at least
-    `limits.MIN_SLA_TARGET` and at most `limits.MAX_SLA_TARGET`, and the resolution target no shorter than the response
-    target. Incidents already classified keep their due times until their severity changes or they leave
-    hold."""
+    `limits.MIN_SLA_TARGET` and at most `limits.MAX_SLA_TARGET`, and the resolution target no shorter than
+    the response target. Incidents already classified keep their due times until their severity changes or
+    they leave hold."""
     if not user.has_perm("incidents.change_slapolicy"):
         raise PermissionDenied("Only Incident Managers may change SLA policies.")
     errors: dict = {}

@@ -5,10 +5,11 @@ from __future__ import annotations
 from incidents.api.errors import query_refused
 
 NUL_QUERY_MESSAGE = "Query parameters may not contain NUL bytes."
+NUL_HEADER_MESSAGE = "Headers may not contain NUL bytes."
 
 
-class RefuseNulQueryMiddleware:
-    """Refuse (400) a request whose query string holds a NUL character (`?q=%00`, `?state=a%00b`).
+class RefuseNulMiddleware:
+    """Refuse (400) a request whose query string or headers hold a NUL character (`?q=%00`, `?state=a%00b`).
 
     PostgreSQL refuses NUL in text, so any filter, search or ordering that reached a query with one was a
     500: the admin changelists' `q` and list filters, DRF's `?search=` and `?ordering=`, the django-filter
@@ -25,6 +26,14 @@ class RefuseNulQueryMiddleware:
             for name, values in request.GET.lists()
             if "\x00" in name or any("\x00" in value for value in values)
         }
+        # Headers too: sign-in records the User-Agent (django-axes), and PostgreSQL refuses NUL there.
+        refused.update(
+            {
+                f"header {name[5:].replace('_', '-').title()}": [NUL_HEADER_MESSAGE]
+                for name, value in request.META.items()
+                if name.startswith("HTTP_") and isinstance(value, str) and "\x00" in value
+            }
+        )
         if refused:
             return query_refused(request, refused)
         return self.get_response(request)

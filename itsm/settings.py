@@ -71,7 +71,7 @@ MIDDLEWARE = [
     "itsm.client_address.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # A NUL character in a query string (?q=%00) is a 400 before any view queries PostgreSQL with it.
-    "itsm.middleware.RefuseNulQueryMiddleware",
+    "itsm.middleware.RefuseNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

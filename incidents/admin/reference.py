@@ -134,9 +134,9 @@ class ProblemAdmin(ServiceFormAdminMixin, AuditedAdmin):
     def linked_incidents(self, problem):
         reader = getattr(problem, "reader", None)
         incidents = list(
-            visible_incidents(reader).filter(problem=problem).order_by("-created_at")[
-                : self.linked_incidents_shown
-            ]
+            visible_incidents(reader)
+            .filter(problem=problem)
+            .order_by("-created_at")[: self.linked_incidents_shown]
         )
         if not incidents:
             return "-"

@@ -82,7 +82,15 @@ class ServiceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Service
-        fields = ["slug", "name", "description", "criticality", "owner_group", "in_service_since", "is_active"]
+        fields = [
+            "slug",
+            "name",
+            "description",
+            "criticality",
+            "owner_group",
+            "in_service_since",
+            "is_active",
+        ]
         read_only_fields = fields
 
 

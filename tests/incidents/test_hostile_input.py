@@ -26,8 +26,8 @@ from incidents.csv_io import COLUMNS, CsvRejected, import_incidents
 from incidents.exceptions import PermissionDenied, ValidationError
 from incidents.models import Incident, SlaPolicy
 from tests.factories import ServiceFactory, incident_in
-from tests.incidents.test_admin import change_form_data
 from tests.incidents.alerting import GENERIC_URL, make_source
+from tests.incidents.test_admin import change_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -341,7 +341,13 @@ def test_problem_edits_in_the_admin_keep_the_limits_of_problem_create(settings, 
     problem = services.problem_create(user=manager, title="OSD firmware bug")
     client.force_login(manager)
     url = reverse("admin:incidents_problem_change", args=[problem.pk])
-    fields = {"title": "OSD firmware bug", "description": "", "status": "open", "root_cause": "", "workaround": ""}
+    fields = {
+        "title": "OSD firmware bug",
+        "description": "",
+        "status": "open",
+        "root_cause": "",
+        "workaround": "",
+    }
 
     page = client.post(url, {**fields, "title": HEADER_INJECTION, "description": LONG, "root_cause": LONG})
     assert page.status_code == 200
@@ -602,3 +608,13 @@ def test_every_problem_of_one_input_is_named_at_once_and_nothing_is_stored(manag
         )
     assert set(caught.value.message_dict) == {"title", "description", "source", "detected_at"}
     assert not Incident.objects.exists()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/auth/token/", "/admin/login/"])
+def test_nul_in_a_header_is_a_400_before_sign_in_records_it(client, path):
+    # django-axes stores the User-Agent of a sign-in attempt; PostgreSQL refuses NUL in text (was a 500).
+    response = client.post(
+        path, {"username": "desk", "password": "wrong"}, HTTP_USER_AGENT="curl\x00/8", follow=False
+    )
+    assert response.status_code == 400
+    assert b"Headers may not contain NUL bytes." in response.content

@@ -19,7 +19,7 @@ from incidents.choices import AlertSourceKind, State
 from incidents.csv_io import COLUMNS, CsvRejected, import_incidents
 from incidents.exceptions import ValidationError
 from incidents.models import Incident, Service
-from incidents.reference_data import LAB_SERVICES
+from incidents.reference_data import LAB_SERVICES, seed_service_catalogue
 from tests.factories import ServiceFactory, incident_in
 from tests.incidents.alerting import GENERIC_URL, make_source
 
@@ -54,7 +54,9 @@ def errors_of(response) -> dict:
 
 
 def test_a_new_service_goes_into_operation_today():
-    assert Service.objects.create(name="Tape library", slug="tape-library").in_service_since == date(2026, 3, 10)
+    assert Service.objects.create(name="Tape library", slug="tape-library").in_service_since == date(
+        2026, 3, 10
+    )
 
 
 # --- logging and editing ---------------------------------------------------------------------------------
@@ -71,7 +73,9 @@ def test_logging_refuses_a_detection_before_the_service_started(api_as, manager,
         format="json",
     )
     assert errors_of(response) == {"detected_at": [BEFORE]}
-    incident = services.incident_create(user=manager, title="Portal down", service=portal, detected_at=MIDNIGHT)
+    incident = services.incident_create(
+        user=manager, title="Portal down", service=portal, detected_at=MIDNIGHT
+    )
     assert incident.detected_at == MIDNIGHT
 
 
@@ -167,8 +171,16 @@ def test_the_import_refuses_rows_detected_before_their_service(manager, portal):
 
 def test_a_service_the_import_creates_starts_on_its_earliest_row(manager):
     text = csv_of(
-        {"service": "tape-library", "detected_at": "2025-10-01T07:50:00+00:00", "created_at": "2025-10-01T08:00Z"},
-        {"service": "tape-library", "detected_at": "2025-09-15T23:30:00+00:00", "created_at": "2025-09-16T08:00Z"},
+        {
+            "service": "tape-library",
+            "detected_at": "2025-10-01T07:50:00+00:00",
+            "created_at": "2025-10-01T08:00Z",
+        },
+        {
+            "service": "tape-library",
+            "detected_at": "2025-09-15T23:30:00+00:00",
+            "created_at": "2025-09-16T08:00Z",
+        },
     )
     result = import_incidents(stream=io.StringIO(text), user=manager, create_services=True, dry_run=True)
     assert result.services_created == ["tape-library"]
@@ -185,10 +197,21 @@ def test_the_service_admin_edits_the_date_and_the_api_shows_it(client, api_as, m
     assert 'name="in_service_since"' in page and "2026-03-01" in page
     client_api = api_as(manager)
     assert client_api.get("/api/v1/services/new-portal/").json()["in_service_since"] == "2026-03-01"
-    assert client_api.patch("/api/v1/services/new-portal/", {"in_service_since": "2020-01-01"}).status_code == 405
+    assert (
+        client_api.patch("/api/v1/services/new-portal/", {"in_service_since": "2020-01-01"}).status_code
+        == 405
+    )
 
 
-# --- the migration -----------------------------------------------------------------------------------------
+# --- the lab catalogue and the migration ------------------------------------------------------------------
+
+
+def test_the_lab_catalogue_is_seeded_with_its_dates():
+    seed_service_catalogue(apps)
+    dates = dict(Service.objects.values_list("slug", "in_service_since"))
+    assert {entry.slug: dates[entry.slug] for entry in LAB_SERVICES} == {
+        entry.slug: entry.in_service_since for entry in LAB_SERVICES
+    }
 
 
 def test_the_migration_dates_services_by_their_earliest_incident_or_the_catalogue(manager):

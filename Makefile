@@ -7,13 +7,16 @@ MANAGE := $(BIN)/python manage.py
 INSTALLED := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Links in e-mails point here: the served host and port unless set.
+SITE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: install run serve test fuzz lint format migrate demo clean
+.PHONY: install run port-free serve test fuzz lint format migrate demo clean
 
 # The settings fail closed (DEBUG off, SECRET_KEY, ALLOWED_HOSTS and DEFAULT_FROM_EMAIL required). These
 # targets are for development: DEBUG=true gives the development values (a key labelled dev-only-insecure,
-# localhost, mail to the console) to them and to the Celery worker and beat `run` starts. Set DEBUG=false
-# and the real values in the environment to run them against production settings.
+# localhost, mail to the console; `run` appends it to var/log/mail.log) to them and to the Celery worker and
+# beat `run` starts. Set DEBUG=false and the real values in the environment to run them against production
+# settings.
 run test fuzz migrate demo: export DEBUG ?= true
 
 # (Re)install whenever pyproject.toml changes.
@@ -30,18 +33,36 @@ migrate: install
 	$(MANAGE) migrate --noinput
 
 demo: migrate
-	$(MANAGE) load_demo
+	$(MANAGE) load_demo $(DEMO_FLAGS)
 
-# Web server, Celery worker and Celery beat together; Ctrl-C stops all three.
-run: demo
+# Web server, Celery worker and Celery beat together; Ctrl-C stops all three. E-mails go to var/log/mail.log,
+# the worker's and beat's logs to var/log/, and only warnings and errors reach the terminal (LOG_LEVEL=INFO
+# for more), besides the web server's requests. The demo's logins and alert token come last, in a box printed
+# once the server answers, so nothing scrolls them away. Celery's warning about running as root is hidden (a
+# container's root user is the usual case here). The web server runs in a process group of its own
+# (setsid), so that stopping it also stops the child its autoreloader starts.
+STOP_ALL = trap - EXIT INT TERM; kill -- -$$server $$worker $$beat 2>/dev/null; wait
+PORT_ANSWERS = $(PYTHON) -c 'import socket, sys; socket.create_connection(("$(HOST)", $(PORT)), 1)' 2>/dev/null
+run demo: export SITE_URL := $(SITE_URL)
+run: export EMAIL_LOG_FILE ?= var/log/mail.log
+run: export DJANGO_RUNSERVER_HIDE_WARNING ?= true
+run: export LOG_LEVEL ?= WARNING
+run: DEMO_FLAGS = --logins-file var/run/logins.txt
+run: port-free demo
 	@mkdir -p var/log
-	@trap 'kill 0' EXIT INT TERM; \
-	$(BIN)/celery -A itsm worker --loglevel=WARNING --concurrency=2 2>&1 | tee var/log/celery-worker.log & \
-	$(BIN)/celery -A itsm beat --loglevel=INFO >var/log/celery-beat.log 2>&1 & \
-	echo; echo "  Admin: http://$(HOST):$(PORT)/admin/    API: http://$(HOST):$(PORT)/api/v1/    API docs: http://$(HOST):$(PORT)/api/v1/docs/"; \
-	echo "  The Celery worker prints the e-mails it sends here (console backend); beat logs to var/log/."; \
-	echo "  Press Ctrl-C to stop."; echo; \
-	$(MANAGE) runserver $(HOST):$(PORT)
+	@trap '$(STOP_ALL); exit 0' INT TERM; trap '$(STOP_ALL)' EXIT; \
+	PYTHONWARNINGS="ignore:You're running the worker with superuser privileges" \
+	  $(BIN)/celery -A itsm --quiet worker --loglevel=WARNING --concurrency=2 > >(tee var/log/celery-worker.log) 2>&1 & \
+	worker=$$!; \
+	$(BIN)/celery -A itsm beat --loglevel=INFO >var/log/celery-beat.log 2>&1 & beat=$$!; \
+	setsid $(MANAGE) runserver $(HOST):$(PORT) & server=$$!; \
+	until $(PORT_ANSWERS); do kill -0 $$server 2>/dev/null || exit 1; sleep 0.5; done; \
+	echo; echo "  Press Ctrl-C to stop the web server, the worker and beat."; \
+	cat var/run/logins.txt; \
+	wait $$server
+
+port-free:
+	@if $(PORT_ANSWERS); then echo "Something already serves $(HOST):$(PORT); try: PORT=8001 make run" >&2; exit 1; fi
 
 test: install
 	$(BIN)/pytest

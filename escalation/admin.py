@@ -32,6 +32,8 @@ from incidents.admin.base import (
     sla_badge,
     state_badge,
 )
+from incidents.admin.worklist import BulkReasonForm
+from incidents.formatting import exact_duration, zoned_time
 from incidents.models import Incident
 
 from . import selectors, services
@@ -63,7 +65,7 @@ SCHEDULE_DAYS = 14
 
 
 def _describe_step(step: EscalationStep) -> str:
-    when = f"{step.percent}%" if step.percent is not None else f"+{step.offset}"
+    when = f"{step.percent}%" if step.percent is not None else f"+{exact_duration(step.offset)}"
     return f"{step.get_clock_display().split()[0].lower()} {when} → L{step.level}"
 
 
@@ -137,7 +139,7 @@ class RotationAdmin(AuditedAdmin):
     list_display = (
         "name",
         "kind",
-        "shift_length",
+        "shift_length_display",
         "handoff_time",
         "time_zone",
         "start_date",
@@ -145,6 +147,10 @@ class RotationAdmin(AuditedAdmin):
     )
     fields = ("name", "kind", ("shift_length", "handoff_time"), ("time_zone", "start_date"))
     inlines = (RotationMemberInline, RotationOverrideInline)
+
+    @admin.display(description="shift length", ordering="shift_length")
+    def shift_length_display(self, rotation):
+        return exact_duration(rotation.shift_length)
 
     @admin.display(description="on call now")
     def on_call_display(self, rotation):
@@ -367,17 +373,43 @@ class WebhookAdmin(AuditedAdmin):
 
 # --- the incident page: escalation buttons --------------------------------------------------------------
 
-IncidentAdminBase = admin.site._registry[Incident].__class__
+IncidentAdminBase = admin.site.get_model_admin(Incident).__class__
 
 
 class EscalationIncidentAdmin(IncidentAdminBase):
-    """The incidents app's admin, plus escalate, declare/clear major, status update and message preview.
-    Defined here so `incidents` knows nothing of escalation."""
+    """The incidents app's admin, plus escalate, declare/clear major, status update and message preview,
+    and the work list's *Escalate to the next tier*. Defined here so `incidents` knows nothing of
+    escalation."""
 
     change_form_template = "admin/escalation/incident/change_form.html"
     base_change_form_template = IncidentAdminBase.change_form_template or "admin/change_form.html"
     action_form_template = "admin/escalation/incident/action_form.html"
     preview_template = "admin/escalation/incident/preview.html"
+    actions = (*IncidentAdminBase.actions, "escalate_to_next_tier")
+
+    def has_escalate_permission(self, request):
+        return request.user.has_perm("incidents.investigate_incident")
+
+    @admin.action(description="Escalate to the next tier…", permissions=["escalate"])
+    def escalate_to_next_tier(self, request, queryset):
+        """`services.escalate_tier` on each selected incident, with one reason for all (asked first)."""
+        form = BulkReasonForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return self.bulk_action_page(
+                request,
+                queryset,
+                action="escalate_to_next_tier",
+                title="Escalate to the next tier",
+                form=form,
+            )
+        reason = form.cleaned_data["reason"]
+        self.run_for_each(
+            request,
+            queryset,
+            done="Escalated to the next tier",
+            run=lambda incident: services.escalate_tier(incident=incident, user=request.user, reason=reason),
+        )
+        return None
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
@@ -403,16 +435,28 @@ class EscalationIncidentAdmin(IncidentAdminBase):
         context["escalation_base_template"] = self.base_change_form_template
         if obj is not None and not add:
             context["escalation_actions"] = self._escalation_actions(request, obj)
+            context["major_paging"] = self._major_paging(request, obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _major_paging(self, request, incident) -> dict | None:
+        """The page that went out when the incident became major (its emergency escalation), linked from
+        the header beside the MAJOR badge, for those who may read escalation records."""
+        if not incident.is_major or not request.user.has_perm("escalation.view_escalationevent"):
+            return None
+        event = selectors.emergency_paging(incident=incident)
+        if event is None:
+            return None
+        return {
+            "url": reverse(
+                f"{self.admin_site.name}:escalation_escalationevent_change", args=[quote(event.pk)]
+            ),
+            "when": zoned_time(event.fired_at),
+        }
 
     def _escalation_actions(self, request, incident) -> list[dict]:
         """Buttons for what the user's role allows (the services check again, under their row lock)."""
         user, actions = request.user, []
-        if (
-            incident.is_open
-            and incident.tier != "external"
-            and user.has_perm("incidents.investigate_incident")
-        ):
+        if incident.is_open and incident.tier != "external" and incident_perms.is_support_role(user):
             actions.append({"label": "Escalate", "url": self._escalation_url("escalate", incident)})
         if incident_perms.is_incident_manager(user) and (incident.is_open or incident.is_major):
             label = "Clear major status" if incident.is_major else "Declare major incident"
@@ -437,12 +481,18 @@ class EscalationIncidentAdmin(IncidentAdminBase):
             raise DjangoPermissionDenied
         return incident
 
-    def _action_view(self, request, object_id, *, title, form_class, form_kwargs=None, initial=None, run):
+    def _action_view(
+        self, request, object_id, *, title, form_class, allowed, form_kwargs=None, initial=None, run
+    ):
         """GET shows the form; POST calls the service through `run(incident, form)` and goes back to the
-        incident, with the service's refusal (conflict, permission, validation) as a message."""
+        incident, with the service's refusal (conflict, permission, validation) as a message. A user whose
+        role may not take the action (`allowed(user)` false, the service's own first check) gets 403
+        before the form."""
         incident = self._incident_or_denied(request, object_id)
         if incident is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not allowed(request.user):
+            raise DjangoPermissionDenied
         form_kwargs = form_kwargs(incident) if form_kwargs else {}
         if request.method == "POST":
             form = form_class(request.POST, **form_kwargs)
@@ -484,6 +534,7 @@ class EscalationIncidentAdmin(IncidentAdminBase):
             object_id,
             title="Escalate",
             form_class=EscalateForm,
+            allowed=incident_perms.is_support_role,
             form_kwargs=lambda incident: {"incident": incident},
             run=run,
         )
@@ -509,6 +560,7 @@ class EscalationIncidentAdmin(IncidentAdminBase):
             object_id,
             title=title,
             form_class=MajorForm,
+            allowed=incident_perms.is_incident_manager,
             initial=lambda incident: {"major": not incident.is_major},
             run=run,
         )
@@ -521,7 +573,12 @@ class EscalationIncidentAdmin(IncidentAdminBase):
             return f"Status update on {incident.number} sent."
 
         return self._action_view(
-            request, object_id, title="Send status update", form_class=StatusUpdateForm, run=run
+            request,
+            object_id,
+            title="Send status update",
+            form_class=StatusUpdateForm,
+            allowed=incident_perms.can_send_status_update,
+            run=run,
         )
 
     def preview_view(self, request, object_id):

@@ -1,15 +1,17 @@
 """The escalation app's part of `load_demo`: on-call rotations for the demo staff, and no e-mail storm
 from the months of history the demo replays."""
 
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
+import time_machine
 from django.utils import timezone
 
-from incidents.choices import Tier
+from incidents.choices import OPEN_STATES, Tier
 
 from .choices import DeliveryStatus, RotationKind
-from .models import Notification, Rotation, RotationMember
-from .services import sweep
+from .models import IncidentEscalation, Notification, Rotation, RotationMember
+from .services import fire_due
+from .services.major import REMINDER_EVERY
 
 HISTORY_DAYS = 400  # the demo replays about six months; the rota starts before that
 
@@ -47,12 +49,50 @@ def demo_rotations(*, users: dict) -> None:
             )
 
 
+def fire_due_on_time(*, until: datetime, incident_id: int | None = None) -> None:
+    """Fire every escalation step due by `until` (of one incident, or of all), each at the moment it fell
+    due and in due order, as a running engine would have while the replayed history happened."""
+    due_rows = IncidentEscalation.objects.filter(next_escalation_at__lte=until)
+    if incident_id is not None:
+        due_rows = due_rows.filter(incident_id=incident_id)
+    stuck: set[int] = set()  # an incident whose due step did not fire is left to the sweep, as in production
+    while True:
+        due = (
+            due_rows.exclude(incident_id__in=stuck)
+            .order_by("next_escalation_at", "incident_id")
+            .values_list("incident_id", "next_escalation_at")
+            .first()
+        )
+        if due is None:
+            return
+        incident, moment = due
+        with time_machine.travel(moment, tick=False):
+            if not fire_due(incident_id=incident, now=moment):
+                stuck.add(incident)
+
+
 def settle_demo_history(*, history_before) -> None:
-    """After the replay: fire what is overdue now, then keep every message of it on record, unsent (they
-    would reach nobody in time, and a demo must not flood the console on its first start)."""
+    """After the replay, leave nothing overdue for the first sweep: a first start that fired every open
+    incident's overdue escalations in one burst would look like a broken engine.
+
+    - Each escalation step still due is fired at the moment it fell due (`fire_due_on_time`); the
+      incident's timeline then reads as in real life, not as a heap of escalations at the moment the demo
+      was loaded.
+    - An open major incident's half-hourly status-update reminders count as sent (they are not recorded one
+      by one): the next one falls due on the same half-hour as if they had been.
+    - Every message of the history stays on record, unsent: it would reach nobody in time, and a demo must
+      not flood the mail log on its first start.
+    """
     if history_before is None:
         return
-    sweep()
-    Notification.objects.filter(status=DeliveryStatus.PENDING, created_at__lte=timezone.now()).update(
+    end = timezone.now()
+    fire_due_on_time(until=end)
+    for record in IncidentEscalation.objects.filter(
+        incident__is_major=True, incident__state__in=OPEN_STATES, last_reminder_at__lte=end - REMINDER_EVERY
+    ):
+        missed = (end - record.last_reminder_at) // REMINDER_EVERY
+        record.last_reminder_at += missed * REMINDER_EVERY
+        record.save(update_fields=["last_reminder_at"])
+    Notification.objects.filter(status=DeliveryStatus.PENDING, created_at__lte=end).update(
         status=DeliveryStatus.SKIPPED, last_error="replayed demo history"
     )

@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from incidents.choices import Severity, Tier
+from incidents.forms import HumanDurationField
 
 from . import services
 from .choices import WebhookEvent
@@ -50,6 +51,7 @@ class EscalationStepForm(forms.ModelForm):
     class Meta:
         model = EscalationStep
         fields = STEP_FIELDS
+        field_classes = {"offset": HumanDurationField}  # "30 min", "2 h"
 
     def clean(self):
         cleaned = super().clean()
@@ -63,6 +65,7 @@ class RotationForm(forms.ModelForm):
     class Meta:
         model = Rotation
         fields = ("name", "kind", "shift_length", "handoff_time", "time_zone", "start_date")
+        field_classes = {"shift_length": HumanDurationField}  # "7 days", "12 h"
 
     def clean_time_zone(self):
         name = self.cleaned_data["time_zone"].strip()

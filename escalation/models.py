@@ -14,7 +14,9 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from incidents import clocks
 from incidents.choices import Severity, Tier
+from incidents.formatting import exact_duration
 from incidents.models import Incident
 
 from .choices import (
@@ -86,22 +88,22 @@ class EscalationStep(models.Model):
         ]
 
     def __str__(self):
-        when = f"{self.percent}%" if self.percent is not None else str(self.offset)
+        when = f"{self.percent}%" if self.percent is not None else exact_duration(self.offset)
         return f"{self.policy.severity} {self.clock} {when} → level {self.level}"
 
     def due_at(self, incident: Incident):
         """When this step fires for the incident, or None when its clock has no target yet.
 
-        Both clocks start at logging; the resolution clock is pushed back by the time spent on hold."""
-        due = incident.response_due_at if self.clock == Clock.RESPONSE else incident.resolution_due_at
-        if due is None:
+        Both clocks start at logging; the resolution clock is pushed back by the time spent on hold
+        (`incidents.clocks`)."""
+        if self.clock == Clock.RESPONSE:
+            target, paused = clocks.response_target(incident), timedelta()
+        else:
+            target, paused = clocks.resolution_target(incident), timedelta(seconds=incident.on_hold_seconds)
+        if target is None:
             return None
-        paused = (
-            timedelta(seconds=incident.on_hold_seconds) if self.clock == Clock.RESOLUTION else timedelta()
-        )
         if self.offset is not None:
             return incident.created_at + self.offset + paused
-        target = due - incident.created_at - paused
         return incident.created_at + target * self.percent / 100 + paused
 
 

@@ -13,7 +13,6 @@ from incidents.signals import (
 
 from . import services
 from .choices import WebhookEvent
-from .models import IncidentEscalation
 
 
 @receiver(incident_transitioned, dispatch_uid="escalation.on_transition")
@@ -47,8 +46,9 @@ def on_demo_staff_ready(sender, users, **kwargs):
 
 @receiver(demo_time_passed, dispatch_uid="escalation.on_demo_time_passed")
 def on_demo_time_passed(sender, incident, now, **kwargs):
-    if IncidentEscalation.objects.filter(incident=incident, next_escalation_at__lte=now).exists():
-        services.fire_due(incident_id=incident.pk, now=now)
+    from .demo import fire_due_on_time
+
+    fire_due_on_time(until=now, incident_id=incident.pk)
 
 
 @receiver(demo_data_loaded, dispatch_uid="escalation.on_demo_data_loaded")

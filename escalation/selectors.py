@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from .choices import Job
+from .choices import EventKind, Job
 from .models import EscalationEvent, EscalationPolicy, EscalationStep, Heartbeat, Rotation, RotationOverride
 
 User = get_user_model()
@@ -83,6 +83,11 @@ def on_call_now(*, at: datetime | None = None) -> list[OnCall]:
     return [_on_call_for(rotation, at) for rotation in Rotation.objects.order_by("kind")]
 
 
+def on_call_user_ids(*, at: datetime | None = None) -> set[int]:
+    """Ids of the people on call at `at` (default now) in any rotation."""
+    return {current.user.pk for current in on_call_now(at=at) if current.user is not None}
+
+
 def on_call_schedule(*, rotation: Rotation, start: date | None = None, days: int = 14) -> list[OnCall]:
     """The shifts (and overrides) of the next `days` days, as consecutive segments, for the admin page."""
     tz = ZoneInfo(rotation.time_zone)
@@ -120,6 +125,15 @@ def on_call_schedule(*, rotation: Rotation, start: date | None = None, days: int
         else:
             segments.append(current)
     return segments
+
+
+def emergency_paging(*, incident) -> EscalationEvent | None:
+    """The latest emergency escalation of the incident: the page that went out when it became major."""
+    return (
+        EscalationEvent.objects.filter(incident=incident, kind=EventKind.EMERGENCY)
+        .order_by("-fired_at", "-pk")
+        .first()
+    )
 
 
 def escalation_events(*, incident) -> list[EscalationEvent]:

@@ -54,6 +54,13 @@ class State(models.TextChoices):
 OPEN_STATES = (State.LOGGED, State.CLASSIFIED, State.INVESTIGATING, State.ON_HOLD)
 
 
+class Clock(models.TextChoices):
+    """The two SLA clocks of an incident (`incidents.clocks`); escalation steps run on one of them."""
+
+    RESPONSE = "response", "Response clock"
+    RESOLUTION = "resolution", "Resolution clock"
+
+
 class Tier(models.TextChoices):
     TIER1 = "tier1", "Tier 1 (Service Desk)"
     TIER2 = "tier2", "Tier 2 (System Administrators)"

@@ -674,7 +674,12 @@ class Loader:
             data["problem"] = self.problems[data["problem"]]
         if "parent" in data:
             data["parent"] = story.parent.incident
-        return services.incident_update(incident=incident, user=user, data=data)
+        if services.is_editable(incident):
+            return services.incident_update(incident=incident, user=user, data=data)
+        # Retro-linking a problem to a resolved or closed incident corrects its read-only record.
+        linked = data["problem"].number if data.get("problem") else "a change"
+        reason = f"Linked to {linked}, found after the fix"
+        return services.incident_correct(incident=incident, user=user, data=data, reason=reason)
 
     def _hold(self, incident, user, story, *, reason, note):
         return services.incident_hold(incident=incident, user=user, reason=reason, note=note)

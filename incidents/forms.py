@@ -7,16 +7,32 @@ the input, its `ValidationError` is put back on these forms' fields (`add_servic
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django import forms
+from django.conf import settings
 from django.contrib.admin.widgets import AdminRadioSelect
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
+from . import hooks, limits, services
 from . import permissions as perms
-from . import services
-from .choices import Category, HoldReason, IncidentType, Level, ResolutionCode, Severity, Visibility
+from .choices import (
+    TIER_GROUPS,
+    Category,
+    HoldReason,
+    IncidentType,
+    Level,
+    ResolutionCode,
+    Role,
+    Severity,
+    Tier,
+    Visibility,
+)
 from .exceptions import PermissionDenied, ValidationError
+from .formatting import exact_duration, parse_human_duration
 from .models import Incident, Problem, Service, SlaPolicy
+from .rules import IMPACT_DESCRIPTIONS, URGENCY_DESCRIPTIONS
 
 User = get_user_model()
 
@@ -59,6 +75,69 @@ def investigators():
     )
 
 
+# Short names of the roles a picker shows beside a person: "Tier 2", "Security Team", "Incident Managers".
+_ROLE_SHORT_NAMES = {
+    **{group: Tier(tier).label.split(" (")[0] for tier, group in TIER_GROUPS.items()},
+    Role.SECURITY_TEAM: Role.SECURITY_TEAM,
+    Role.INCIDENT_MANAGERS: Role.INCIDENT_MANAGERS,
+}
+
+
+class AssigneeChoiceField(forms.ModelChoiceField):
+    """Names people as colleagues know them: "Sam Mills (sysadmin) · Tier 2 · on call". Who is on call
+    comes from the sources registered with `hooks.register_on_call_source` (escalation's rotations), asked
+    once per form."""
+
+    def __init__(self, queryset, **kwargs):
+        super().__init__(queryset, **kwargs)
+        self._on_call: set[int] | None = None
+
+    def _set_queryset(self, queryset):
+        super()._set_queryset(None if queryset is None else queryset.prefetch_related("groups"))
+
+    queryset = property(forms.ModelChoiceField._get_queryset, _set_queryset)
+
+    def __deepcopy__(self, memo):
+        result = super().__deepcopy__(memo)
+        result._on_call = None
+        return result
+
+    def label_from_instance(self, user):
+        if self._on_call is None:
+            self._on_call = hooks.on_call_user_ids()
+        name = user.get_full_name()
+        parts = [f"{name} ({user.get_username()})" if name else user.get_username()]
+        roles = {group.name for group in user.groups.all()}
+        parts += [short for group, short in _ROLE_SHORT_NAMES.items() if group in roles]
+        if user.pk in self._on_call:
+            parts.append("on call")
+        return " · ".join(parts)
+
+
+def _described(descriptions: dict) -> list[tuple[str, str]]:
+    return [(level.value, f"{level.label}: {descriptions[level]}") for level in Level]
+
+
+class UrgencyField(forms.ChoiceField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "How soon must it be fixed?")
+        super().__init__(
+            choices=_described(URGENCY_DESCRIPTIONS),
+            widget=AdminRadioSelect(attrs={"class": "radiolist"}),
+            **kwargs,
+        )
+
+
+class ImpactField(forms.ChoiceField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "How much is affected?")
+        super().__init__(
+            choices=_described(IMPACT_DESCRIPTIONS),
+            widget=AdminRadioSelect(attrs={"class": "radiolist"}),
+            **kwargs,
+        )
+
+
 # --- transitions -----------------------------------------------------------------------------------------
 
 
@@ -81,17 +160,13 @@ class TransitionForm(forms.Form):
 
 class ClassifyForm(TransitionForm):
     help_text = (
-        "Category, urgency and impact set the severity (seed 3.2 matrix) and start both SLA clocks; "
-        "the first classification copies the incident type's response plan as a checklist."
+        "Urgency and impact set the severity, and the severity the response and resolution due times; "
+        "the first classification adds the incident type's response plan as a checklist."
     )
 
     category = forms.ChoiceField(choices=Category.choices)
-    urgency = forms.ChoiceField(
-        choices=Level.choices, widget=AdminRadioSelect(attrs={"class": "radiolist inline"})
-    )
-    impact = forms.ChoiceField(
-        choices=Level.choices, widget=AdminRadioSelect(attrs={"class": "radiolist inline"})
-    )
+    urgency = UrgencyField()
+    impact = ImpactField()
     service = forms.ModelChoiceField(queryset=Service.objects.none(), required=False)
     incident_type = forms.ChoiceField(
         choices=IncidentType.choices,
@@ -128,7 +203,7 @@ class InvestigateForm(TransitionForm):
         "Hand the incident to an investigator. The first move into investigation is the first response."
     )
 
-    assignee = forms.ModelChoiceField(queryset=User.objects.none(), help_text="Defaults to you.")
+    assignee = AssigneeChoiceField(queryset=User.objects.none(), help_text="Defaults to you.")
     note = forms.CharField(widget=_text(2), required=False)
 
     def __init__(self, *args, **kwargs):
@@ -254,6 +329,7 @@ class IncidentForm(ServiceModelForm):
     class Meta:
         model = Incident
         fields = services.EDITABLE_FIELDS
+        field_classes = {"assignee": AssigneeChoiceField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -261,8 +337,9 @@ class IncidentForm(ServiceModelForm):
         if "service" in self.fields:
             self.fields["service"].queryset = active_services(None if adding else self.instance.service)
         if "assignee" in self.fields:
+            # Only people who may work on it (the service refuses anyone else), and whoever has it now.
             self.fields["assignee"].queryset = User.objects.filter(
-                Q(is_active=True) | Q(pk=self.instance.assignee_id)
+                Q(pk__in=investigators().values("pk")) | Q(pk=self.instance.assignee_id)
             ).order_by("username")
         if adding and "detected_at" in self.fields:
             self.fields["detected_at"].required = False
@@ -277,6 +354,56 @@ class IncidentForm(ServiceModelForm):
         if not changed:
             return self.instance
         return services.incident_update(incident=self.instance, user=self.user, data=changed)
+
+
+class IncidentLogForm(IncidentForm):
+    """The *Log incident* form: what `incident_create` takes and, for those who may classify, category,
+    urgency and impact to classify in the same submit (`services.incident_log`). Nothing is pre-selected:
+    left empty, the incident waits to be classified."""
+
+    classify_fields = services.CLASSIFICATION_FIELDS
+
+    category = forms.ChoiceField(
+        choices=[("", "Not yet: classify later"), *Category.choices],
+        required=False,
+        help_text="Which part of the lab is affected. Give urgency and impact too to classify now.",
+    )
+    urgency = UrgencyField(required=False)
+    impact = ImpactField(required=False)
+
+    class Media:
+        js = ("incidents/log_incident.js",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not perms.can_classify(None, self.user):
+            for name in self.classify_fields:
+                self.fields.pop(name, None)
+
+    def save_through_service(self):
+        data = self.cleaned_data
+        classification = {f: data[f] for f in self.classify_fields if data.get(f)}
+        return services.incident_log(
+            user=self.user,
+            **{f: v for f, v in data.items() if f in self.create_fields},
+            classification=classification or None,
+        )
+
+
+class CorrectRecordForm(IncidentForm):
+    """*Correct record*: an Incident Manager's audited edit of a resolved, closed or cancelled incident
+    (`services.incident_correct`), the fields of an edit plus the reason the history keeps."""
+
+    reason = forms.CharField(
+        widget=_text(2),
+        help_text="Why the record was wrong; kept in the history and on the timeline.",
+    )
+
+    def save_through_service(self):
+        changed = {f: self.cleaned_data[f] for f in self.changed_data if f in services.EDITABLE_FIELDS}
+        return services.incident_correct(
+            incident=self.instance, user=self.user, data=changed, reason=self.cleaned_data["reason"]
+        )
 
 
 class ProblemForm(ServiceModelForm):
@@ -303,8 +430,35 @@ class ProblemForm(ServiceModelForm):
         )
 
 
+class HumanDurationField(forms.DurationField):
+    """A duration written as people write it ("15 min", "4 h", "1 day", "3 days 2 h") or as Django does
+    ("04:00:00", "1 00:00:00"), and shown the first way (`incidents.formatting`)."""
+
+    default_help_text = 'For example "15 min", "4 h", "1 day" or "3 days 2 h".'
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", self.default_help_text)
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        return exact_duration(value) if isinstance(value, timedelta) else value
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, timedelta):
+            return value
+        parsed = parse_human_duration(str(value))
+        if parsed is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return parsed
+
+
 class SlaPolicyForm(ServiceModelForm):
     """SLA targets change through `sla_policy_update`, the rule the API's PUT uses too."""
+
+    response_target = HumanDurationField()
+    resolution_target = HumanDurationField()
 
     class Meta:
         model = SlaPolicy
@@ -317,3 +471,20 @@ class SlaPolicyForm(ServiceModelForm):
             response_target=self.cleaned_data["response_target"],
             resolution_target=self.cleaned_data["resolution_target"],
         )
+
+
+class PreferenceForm(forms.Form):
+    """A user's own preferences (`services.user_preference_set`): the time zone times show in."""
+
+    time_zone = forms.ChoiceField(
+        required=False,
+        help_text="Every time in the admin shows in this zone, with its abbreviation (CET, UTC, ...).",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        site = settings.TIME_ZONE
+        self.fields["time_zone"].choices = [
+            ("", f"The site's time zone ({site})"),
+            *((name, name.replace("_", " ")) for name in sorted(limits.time_zone_names())),
+        ]

@@ -8,10 +8,15 @@ fail) and the reports (a detection time years before logging turns a service's m
 
 from __future__ import annotations
 
+import functools
+import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
+
+from .formatting import exact_duration
 
 NUL_MESSAGE = "Null characters are not allowed."  # Django's and DRF's own wording for the same refusal
 ONE_LINE_MESSAGE = "The title must be one line."
@@ -86,7 +91,7 @@ def detected_at_errors(detected_at: datetime, *, logged_at: datetime) -> list[st
         return ["Detection cannot be later than logging."]
     # The difference of two moments never leaves the calendar; `logged_at - max age` does in year 1.
     if logged_at - detected_at > detected_at_max_age():
-        return [f"Detection can be at most {_duration(detected_at_max_age())} before logging."]
+        return [f"Detection can be at most {exact_duration(detected_at_max_age())} before logging."]
     if detected_at < earliest_moment():
         return [f"Detection cannot be before {earliest_incident_date()}, the earliest incident date."]
     return []
@@ -151,12 +156,25 @@ def due_at_errors(due_at: datetime, *, logged_at: datetime, on_hold: timedelta |
     `logged_at` must be within `logged_at_errors`' bounds, so the sum stays within the calendar."""
     if due_at <= logged_at + MAX_SLA_TARGET + (on_hold or timedelta(0)):
         return []
-    longest = f"Cannot be more than {_duration(MAX_SLA_TARGET)} after logging (the longest SLA target)"
+    longest = f"Cannot be more than {exact_duration(MAX_SLA_TARGET)} after logging (the longest SLA target)"
     return [longest + (" plus the time on hold." if on_hold is not None else ".")]
 
 
-def _duration(delta: timedelta) -> str:
-    if delta % timedelta(days=1) == timedelta(0):
-        days = delta.days
-        return f"{days} day{'s' if days != 1 else ''}"
-    return str(delta)
+@functools.cache
+def time_zone_names() -> frozenset[str]:
+    """The IANA time zones this machine knows (Europe/Madrid, UTC, ...)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def time_zone_errors(name: str) -> list[str]:
+    """A user's time zone is an IANA name ("Europe/Madrid", "UTC"), empty for the site's (`TIME_ZONE`)."""
+    if name and name not in time_zone_names():
+        return [f"'{name[:64]}' is not an IANA time zone (for example Europe/Madrid or UTC)."]
+    return []
+
+
+def validate_time_zone(name: str) -> None:
+    """`time_zone_errors` as a model field validator."""
+    errors = time_zone_errors(name)
+    if errors:
+        raise DjangoValidationError(errors, code="invalid")

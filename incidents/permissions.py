@@ -5,9 +5,15 @@ Role permissions are ordinary Django permissions granted to the role groups by m
 parts of the rules (the incident's tier, its reporter) are checked here.
 """
 
+from dataclasses import dataclass
+
 from django.contrib.auth.models import AnonymousUser, Group
 
 from .choices import TIER_GROUPS, Role
+
+MANAGER_PERMISSION = "manage_incident"
+# The teams whose members hold and resume each other's incidents (`can_hold`).
+TEAMS = (*Role.SUPPORT_TIERS, Role.SECURITY_TEAM)
 
 
 def _perm(user, codename: str) -> bool:
@@ -15,7 +21,7 @@ def _perm(user, codename: str) -> bool:
 
 
 def is_incident_manager(user) -> bool:
-    return _perm(user, "manage_incident")
+    return _perm(user, MANAGER_PERMISSION)
 
 
 def is_support_role(user) -> bool:
@@ -66,9 +72,8 @@ def can_hold(incident, user) -> bool:
         return True
     if not incident.assignee_id:
         return False
-    teams = (*Role.SUPPORT_TIERS, Role.SECURITY_TEAM)
     # Two filter() calls: one join for the user's groups, another for the assignee's.
-    return Group.objects.filter(name__in=teams, user=user).filter(user=incident.assignee_id).exists()
+    return Group.objects.filter(name__in=TEAMS, user=user).filter(user=incident.assignee_id).exists()
 
 
 def can_resolve(incident, user) -> bool:
@@ -95,3 +100,27 @@ def can_override_severity(user) -> bool:
 
 def _is_reporter(incident, user) -> bool:
     return bool(user and user.is_authenticated and user.is_active and incident.reporter_id == user.pk)
+
+
+@dataclass(frozen=True)
+class Actors:
+    """Who a transition's permission rule lets act, as data for telling people who may act next
+    (`selectors.next_steps`): the roles holding `permission`, plus the incident's reporter when `reporter`;
+    a `tier_bound` rule (holding and resuming) lets only the assignee and the teams of the incident's tier
+    and of its assignee act, and Incident Managers always. `tests/incidents/test_next_steps.py` checks
+    that this agrees with the rules above for every role and state."""
+
+    permission: str
+    reporter: bool = False
+    tier_bound: bool = False
+
+
+ACTORS = {
+    can_classify: Actors("classify_incident"),
+    can_investigate: Actors("investigate_incident"),
+    can_hold: Actors("hold_incident", tier_bound=True),
+    can_resolve: Actors("resolve_incident"),
+    can_close: Actors("close_incident", reporter=True),
+    can_reopen: Actors("reopen_incident", reporter=True),
+    can_cancel: Actors("cancel_incident"),
+}

@@ -6,23 +6,31 @@ visibility rule (for example a later confidentiality rule for security incidents
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import Case, CharField, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models.expressions import OrderBy
 from django.utils import timezone
 
-from . import reference_data
-from .choices import Category, IncidentType, Tier, Visibility
+from . import clocks, limits, reference_data, rules
+from . import permissions as perms
+from .choices import OPEN_STATES, TIER_GROUPS, Category, IncidentType, Role, State, Tier, Visibility
 from .models import (
     ChecklistItem,
     Incident,
     Problem,
     Service,
+    SlaPolicy,
     TimelineEvent,
+    UserPreference,
     resolution_breached_q,
     response_breached_q,
 )
@@ -169,6 +177,160 @@ def filter_incidents(incidents: QuerySet[Incident], filters: Mapping[str, Any]) 
     return incidents
 
 
+# --- the work list and the home page's queues ------------------------------------------------------------
+# Which clock runs when is `incidents.clocks`'s rule; these put it to work for lists and counts.
+
+BREACH_WARNING = timedelta(minutes=30)
+
+# The home page's queues, in the order they are shown (`work_queues`).
+QUEUE_MINE = "mine"
+QUEUE_MY_TIER_UNASSIGNED = "my_tier_unassigned"
+QUEUE_BREACHING = "breaching"
+QUEUE_MAJOR = "major"
+QUEUE_AWAITING_CLOSURE = "awaiting_closure"
+QUEUES = (QUEUE_MINE, QUEUE_MY_TIER_UNASSIGNED, QUEUE_BREACHING, QUEUE_MAJOR, QUEUE_AWAITING_CLOSURE)
+
+# The work list's order (`next_deadline_ordering`): a running clock first, then open incidents with no clock
+# yet (logged, not classified), then those on hold (paused), then resolved, closed and cancelled ones.
+RANK_RUNNING, RANK_NO_CLOCK, RANK_ON_HOLD, RANK_DONE = 0, 1, 2, 3
+
+ASSIGNEE_ROLES = (*Role.SUPPORT_TIERS, Role.SECURITY_TEAM, Role.INCIDENT_MANAGERS)
+
+
+def breaching_q(now: datetime, within: timedelta = BREACH_WARNING) -> Q:
+    """*Breaching within 30 min or breached*: the clock that matters now (`clocks.running_due_before_q`:
+    response until the first response, then resolution) runs out within `within` of `now` or already did;
+    or the incident is on hold with its resolution already breached (the hold began after the due time).
+    A response that came late is history once work started: it does not count here."""
+    paused_breached = Q(state__in=clocks.PAUSED) & clocks.resolution_breached_q(now)
+    return clocks.running_due_before_q(now + within) | paused_breached
+
+
+def deadline_rank_expression() -> Case:
+    """`RANK_*` of each incident, in SQL."""
+    return Case(
+        When(clocks.response_running_q() | clocks.resolution_running_q(), then=Value(RANK_RUNNING)),
+        When(state__in=clocks.PAUSED, then=Value(RANK_ON_HOLD)),
+        When(state__in=OPEN_STATES, then=Value(RANK_NO_CLOCK)),
+        default=Value(RANK_DONE),
+        output_field=IntegerField(),
+    )
+
+
+def next_due_expression() -> Case:
+    """When the clock that matters now runs out (`clocks.running_due_at_expression`; NULL when none runs)."""
+    return clocks.running_due_at_expression()
+
+
+def next_deadline_ordering() -> list[OrderBy]:
+    """The work list's order, computed in SQL: the clock that runs out first comes first (response until the
+    first response, then resolution), then incidents without a clock yet, then those on hold, then the
+    finished ones; oldest first within each."""
+    return [
+        deadline_rank_expression().asc(),
+        next_due_expression().asc(),
+        F("created_at").asc(),
+        F("pk").asc(),
+    ]
+
+
+def my_tiers_q(user) -> Q:
+    """Incidents at a support tier whose group `user` belongs to (`TIER_GROUPS`; every tier for a
+    superuser, as `permissions.in_tier_group` has it), as one subquery rather than a query of its own."""
+    if user.is_superuser:
+        return Q()
+    tier_of_group = Case(
+        *(When(name=group, then=Value(tier)) for tier, group in TIER_GROUPS.items()),
+        default=None,
+        output_field=CharField(),
+    )
+    tiers = Group.objects.filter(user=user.pk).annotate(tier=tier_of_group).exclude(tier=None).values("tier")
+    return Q(tier__in=tiers)
+
+
+def work_queues(*, user, now: datetime) -> dict[str, int]:
+    """The home page's queues, counted over the incidents `user` may see in one aggregate query:
+
+    - `mine`: open, assigned to them;
+    - `my_tier_unassigned`: open, unassigned, at a tier whose group they belong to (`my_tiers_q`);
+    - `breaching`: open with a running clock due within 30 minutes or breached (`breaching_q`);
+    - `major`: open major incidents;
+    - `awaiting_closure`: resolved, waiting for an Incident Manager (or the reporter) to close them.
+    """
+    is_open = Q(state__in=OPEN_STATES)
+    counts = {
+        QUEUE_MINE: Count("pk", filter=is_open & Q(assignee=user.pk)),
+        QUEUE_MY_TIER_UNASSIGNED: Count("pk", filter=is_open & Q(assignee=None) & my_tiers_q(user)),
+        QUEUE_BREACHING: Count("pk", filter=is_open & breaching_q(now)),
+        QUEUE_MAJOR: Count("pk", filter=is_open & Q(is_major=True)),
+        QUEUE_AWAITING_CLOSURE: Count("pk", filter=Q(state=State.RESOLVED)),
+    }
+    result = (
+        visible_incidents(user)
+        .filter(state__in=[*OPEN_STATES, State.RESOLVED])
+        .order_by()
+        .aggregate(**counts)
+    )
+    return {queue: result[queue] for queue in QUEUES}
+
+
+def open_major_incidents(*, user) -> QuerySet[Incident]:
+    """The open major incidents `user` may see, newest first: the banner on every admin page (one query over
+    the indexed `is_major` and `state` columns, run only when a page shows it)."""
+    return (
+        visible_incidents(user)
+        .filter(is_major=True, state__in=OPEN_STATES)
+        .order_by("-created_at", "-pk")
+        .only("pk", "number", "title", "state")  # django-fsm reads the state of every instance
+    )
+
+
+def support_staff(*, user) -> QuerySet:
+    """The people incidents are assigned to, as `user` may know them: the active members of the support
+    roles (not reporters or monitoring accounts), by name. Someone who does not see every tier's incidents
+    (External Support) gets only themselves: a vendor need not learn the lab's staff list."""
+    people = get_user_model().objects.filter(is_active=True)
+    if not user.has_perm(VIEW_ALL_PERMISSION):
+        return people.filter(pk=user.pk)
+    return (
+        people.filter(groups__name__in=ASSIGNEE_ROLES)
+        .distinct()
+        .order_by("first_name", "last_name", get_user_model().USERNAME_FIELD)
+    )
+
+
+def search_incidents(incidents: QuerySet[Incident], text: str) -> QuerySet[Incident]:
+    """Incidents matching every word of `text` in the number, title, description, service name, assignee
+    (username, first or last name) or alert labels, in one query. On PostgreSQL the title and description
+    are also matched by full-text search (English stemming: "failing" finds "failed"), the description only
+    that way; other databases match every field with `icontains`. Only forward foreign-key and one-to-one
+    joins: no incident appears twice."""
+    words = text.split()
+    if not words:
+        return incidents
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        from django.contrib.postgres.search import SearchQuery, SearchVector
+
+        incidents = incidents.alias(search_document=SearchVector("title", "description", config="english"))
+    for word in words:
+        matches = (
+            Q(number__icontains=word)
+            | Q(title__icontains=word)
+            | Q(service__name__icontains=word)
+            | Q(assignee__username__icontains=word)
+            | Q(assignee__first_name__icontains=word)
+            | Q(assignee__last_name__icontains=word)
+            | Q(alert__labels__icontains=word)
+        )
+        if postgres:
+            matches |= Q(search_document=SearchQuery(word, config="english"))
+        else:
+            matches |= Q(description__icontains=word)
+        incidents = incidents.filter(matches)
+    return incidents
+
+
 def can_see_internal(user) -> bool:
     """Internal work notes and the audit trail are for support roles and management, not for reporters."""
     return bool(user and user.is_active and user.has_perm(VIEW_INTERNAL_PERMISSION))
@@ -273,3 +435,105 @@ def _name_related_objects(rows: list[dict], *, user) -> None:
                 for side in ("old", "new"):
                     if change[side] is not None:
                         change[side] = lookup.get(change[side], f"(deleted #{change[side]})")
+
+
+# --- before and after a step: what classifying would give, who may act next ------------------------------
+
+
+@dataclass(frozen=True)
+class SeverityPreview:
+    severity: str
+    definition: str  # seed 3.1, as `rules.SEVERITY_DEFINITIONS` words it
+    response_target: timedelta | None  # None: no SLA policy for the severity
+    resolution_target: timedelta | None
+    response_due_at: datetime | None
+    resolution_due_at: datetime | None
+
+
+def severity_preview(*, urgency: str, impact: str, logged_at: datetime | None = None) -> SeverityPreview:
+    """What classifying an incident logged at `logged_at` (default now) with `urgency` x `impact` gives:
+    the matrix's severity (`rules.severity_for`, what `incident_classify` uses) and the due times its SLA
+    policy sets (`Incident.set_sla_clocks`). Raises ValueError for a value off the scale."""
+    severity = rules.severity_for(urgency=urgency, impact=impact)
+    policy = SlaPolicy.objects.filter(severity=severity).first()
+    probe = Incident(created_at=logged_at or timezone.now())
+    if policy is not None:
+        probe.set_sla_clocks(
+            response_target=policy.response_target, resolution_target=policy.resolution_target
+        )
+    return SeverityPreview(
+        severity=severity,
+        definition=rules.SEVERITY_DEFINITIONS[severity],
+        response_target=policy.response_target if policy else None,
+        resolution_target=policy.resolution_target if policy else None,
+        response_due_at=probe.response_due_at,
+        resolution_due_at=probe.resolution_due_at,
+    )
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """A transition open from the incident's state and who may take it (`permissions.ACTORS`)."""
+
+    transition: str
+    label: str
+    roles: tuple[str, ...]  # names of the role groups whose members may take it
+    reporter: Any = None  # the incident's reporter may take it too
+    assignee: Any = None  # the assignee may take it too (a tier-bound rule)
+
+
+def next_steps(*, incident: Incident) -> list[NextStep]:
+    """For each transition open from the incident's state (in lifecycle order), who may take it: read
+    from the transition's permission rule (`permissions.ACTORS`) and from which role groups hold the
+    permission it names. Superusers, who may do anything, are not named. Three queries at most."""
+    rules_in_order = list(perms.ACTORS)  # the lifecycle's order: classify ... close, reopen, cancel
+    transitions = sorted(
+        (t for t in incident.get_available_state_transitions() if t.permission in perms.ACTORS),
+        key=lambda t: rules_in_order.index(t.permission),
+    )
+    if not transitions:
+        return []
+    actors = {t.name: perms.ACTORS[t.permission] for t in transitions}
+    codenames = {a.permission for a in actors.values()} | {perms.MANAGER_PERMISSION}
+    holders: dict[str, set[str]] = {}
+    for name, codename in Group.objects.filter(
+        permissions__content_type__app_label="incidents", permissions__codename__in=codenames
+    ).values_list("name", "permissions__codename"):
+        holders.setdefault(codename, set()).add(name)
+    managers = holders.get(perms.MANAGER_PERMISSION, set())
+    order = {name: i for i, name in enumerate(Role.ALL)}
+    steps = []
+    for t in transitions:
+        rule = actors[t.name]
+        roles = holders.get(rule.permission, set())
+        assignee = None
+        if rule.tier_bound:
+            teams = {TIER_GROUPS.get(incident.tier)}
+            if incident.assignee_id:
+                assignee = incident.assignee
+                teams |= set(assignee.groups.filter(name__in=perms.TEAMS).values_list("name", flat=True))
+            roles = (roles & teams) | managers
+        steps.append(
+            NextStep(
+                transition=t.name,
+                label=t.custom.get("label", t.name.title()),
+                roles=tuple(sorted(roles, key=lambda name: (order.get(name, len(order)), name))),
+                reporter=incident.reporter if rule.reporter and incident.reporter_id else None,
+                assignee=assignee,
+            )
+        )
+    return steps
+
+
+# --- the user's own settings -----------------------------------------------------------------------------
+
+
+def user_time_zone(user) -> zoneinfo.ZoneInfo | None:
+    """The time zone `user` chose for the admin (`UserPreference`); None for the site's (`TIME_ZONE`), for
+    anyone not signed in, and for a stored name this machine no longer knows. One query."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    name = UserPreference.objects.filter(user=user.pk).values_list("time_zone", flat=True).first()
+    if not name or limits.time_zone_errors(name):
+        return None
+    return zoneinfo.ZoneInfo(name)

@@ -33,7 +33,8 @@ from .choices import (
     Tier,
     Visibility,
 )
-from .exceptions import PermissionDenied, TransitionNotAllowed, ValidationError
+from .exceptions import Conflict, PermissionDenied, TransitionNotAllowed, ValidationError
+from .formatting import exact_duration
 from .models import (
     AlertSource,
     ChecklistItem,
@@ -45,6 +46,7 @@ from .models import (
     Service,
     SlaPolicy,
     TimelineEvent,
+    UserPreference,
 )
 from .rules import severity_for
 from .signals import incident_created, incident_transitioned, incident_updated
@@ -287,12 +289,120 @@ def incident_create(
     return incident
 
 
+CLASSIFICATION_FIELDS = ("category", "urgency", "impact")
+
+
+@transaction.atomic
+def incident_log(
+    *,
+    user,
+    title: str,
+    description: str = "",
+    service: Service | None = None,
+    incident_type: str = IncidentType.OTHER,
+    source: str = "user",
+    detected_at: datetime | None = None,
+    reporter=None,
+    classification: dict[str, str] | None = None,
+) -> Incident:
+    """Log an incident and, when `classification` ({category, urgency, impact}) is given, classify it in
+    the same transaction: `incident_create` then `incident_classify`, with their rules and permissions
+    (classifying is for the Service Desk and Incident Managers). Either both happen or neither. A partial
+    classification is refused: classify now with all three, or later with none."""
+    if classification is not None:
+        errors: dict = {}
+        _require(errors, **{f: classification.get(f) for f in CLASSIFICATION_FIELDS})
+        for field in errors:
+            errors[field] = ["Needed to classify now (or leave category, urgency and impact empty)."]
+        unknown = set(classification) - set(CLASSIFICATION_FIELDS)
+        for field in sorted(unknown):
+            errors[field] = ["Not part of a classification."]
+        _raise_if(errors)
+    incident = incident_create(
+        user=user,
+        title=title,
+        description=description,
+        service=service,
+        incident_type=incident_type,
+        source=source,
+        detected_at=detected_at,
+        reporter=reporter,
+    )
+    if classification is None:
+        return incident
+    return incident_classify(incident=incident, user=user, **classification)
+
+
+def is_editable(incident: Incident) -> bool:
+    """An incident's record can be edited while it is open. Resolved, closed and cancelled incidents are
+    read-only except for comments: their times feed past reports (a moved detection changes outage
+    minutes). An Incident Manager corrects such a record with `incident_correct`, giving a reason."""
+    return incident.is_open
+
+
 @transaction.atomic
 def incident_update(*, incident: Incident, user, data: dict) -> Incident:
-    """Edit descriptive fields. State, severity and clocks are not editable: they change by transition. The
-    detection stays within `limits.detected_at_errors` and after the service went into operation."""
+    """Edit descriptive fields of an open incident (`is_editable`). State, severity and clocks are not
+    editable: they change by transition. The detection stays within `limits.detected_at_errors` and after
+    the service went into operation."""
     if not user.has_perm("incidents.change_incident"):
         raise PermissionDenied("You may not edit incidents.")
+    _check_editable_fields(data)
+    locked = Incident.objects.select_for_update().get(pk=incident.pk)
+    if not is_editable(locked):
+        raise Conflict(
+            f"{locked.number} is {locked.get_state_display().lower()}: its record is read-only (comments "
+            "are still possible). An Incident Manager may correct it with a reason (Correct record)."
+        )
+    changed = _apply_edits(locked, user=user, data=data, reason="edited")
+    if not changed:
+        return locked
+    others = [f for f in changed if f not in ("assignee", "tier")]
+    if others:
+        _event(
+            locked,
+            kind=EventKind.UPDATE,
+            user=user,
+            note="Edited " + ", ".join(others),
+            data={"fields": others},
+        )
+    incident_updated.send(sender=Incident, incident=locked, user=user, changed=changed)
+    return locked
+
+
+@transaction.atomic
+def incident_correct(*, incident: Incident, user, data: dict, reason: str) -> Incident:
+    """Correct the record of a resolved, closed or cancelled incident: the fields and limits of
+    `incident_update`, for Incident Managers only (`incidents.manage_incident`) and with a reason, which
+    the history and an internal timeline entry keep beside the fields corrected. Open incidents are
+    edited directly."""
+    if not perms.is_incident_manager(user):
+        raise PermissionDenied("Only Incident Managers may correct a closed record.")
+    errors: dict = {}
+    _require(errors, reason=reason)
+    limits.check_text(errors, reason=reason)
+    _raise_if(errors)
+    _check_editable_fields(data)
+    locked = Incident.objects.select_for_update().get(pk=incident.pk)
+    if is_editable(locked):
+        raise Conflict(f"{locked.number} is open: edit it on its page, no correction is needed.")
+    reason = reason.strip()
+    changed = _apply_edits(locked, user=user, data=data, reason="corrected", because=reason)
+    if not changed:
+        raise ValidationError({"reason": ["Nothing to correct: no field was changed."]})
+    fields = [f for f in changed if f != "tier"]
+    _event(
+        locked,
+        kind=EventKind.UPDATE,
+        user=user,
+        note=f"Record corrected ({', '.join(fields)}): {reason}",
+        data={"fields": fields, "correction": True, "reason": reason},
+    )
+    incident_updated.send(sender=Incident, incident=locked, user=user, changed=changed)
+    return locked
+
+
+def _check_editable_fields(data: dict) -> None:
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError(
@@ -301,7 +411,12 @@ def incident_update(*, incident: Incident, user, data: dict) -> Incident:
                 for f in sorted(unknown)
             }
         )
-    locked = Incident.objects.select_for_update().get(pk=incident.pk)
+
+
+def _apply_edits(locked: Incident, *, user, data: dict, reason: str, because: str = "") -> list[str]:
+    """Check `data` against the rules every edit keeps, apply it, save with the history reason
+    "<reason>: <fields> (<because>)" and record a change of assignee. Returns the fields changed (the tier
+    follows a new assignee)."""
     errors: dict = {}
     if "title" in data:
         _require(errors, title=data["title"])
@@ -339,23 +454,13 @@ def incident_update(*, incident: Incident, user, data: dict) -> Incident:
             setattr(locked, field, value)
             changed.append(field)
     if not changed:
-        return locked
-    _save(locked, user=user, reason="edited: " + ", ".join(changed))
+        return changed
+    _save(locked, user=user, reason=f"{reason}: {', '.join(changed)}" + (f" ({because})" if because else ""))
     if "assignee" in changed:
         _assignment_event(
             locked, user=user, old=old_assignee, new=locked.assignee, tier_changed="tier" in changed
         )
-    others = [f for f in changed if f not in ("assignee", "tier")]
-    if others:
-        _event(
-            locked,
-            kind=EventKind.UPDATE,
-            user=user,
-            note="Edited " + ", ".join(others),
-            data={"fields": others},
-        )
-    incident_updated.send(sender=Incident, incident=locked, user=user, changed=changed)
-    return locked
+    return changed
 
 
 def _detected_at_errors(detected_at: datetime, *, logged_at: datetime) -> dict:
@@ -753,7 +858,10 @@ def sla_policy_update(
     locked = SlaPolicy.objects.select_for_update().get(pk=policy.pk)
     locked.response_target, locked.resolution_target = response_target, resolution_target
     locked._history_user = user
-    locked._change_reason = f"SLA targets: respond {response_target}, resolve {resolution_target}"
+    locked._change_reason = (
+        f"SLA targets: respond in {exact_duration(response_target)}, "
+        f"resolve in {exact_duration(resolution_target)}"
+    )
     locked.save()
     return locked
 
@@ -798,3 +906,23 @@ def incident_set_major(*, incident: Incident, user, is_major: bool, reason: str)
             reason=("major incident declared: " if is_major else "major status cleared: ") + reason,
         )
     return locked
+
+
+# --- the user's own settings -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def user_preference_set(*, user, time_zone: str) -> UserPreference:
+    """Set the time zone `user` sees times in (an IANA name; empty for the site's `TIME_ZONE`). Anyone
+    signed in, for themselves only: the admin's *Preferences* page passes `request.user`."""
+    if not getattr(user, "is_authenticated", False):
+        raise PermissionDenied("Sign in to set your preferences.")
+    time_zone = (time_zone or "").strip()
+    errors = limits.time_zone_errors(time_zone)
+    if errors:
+        raise ValidationError({"time_zone": errors})
+    preference, _ = UserPreference.objects.select_for_update().get_or_create(user=user)
+    if preference.time_zone != time_zone:
+        preference.time_zone = time_zone
+        preference.save(update_fields=["time_zone"])
+    return preference

@@ -38,12 +38,29 @@ class ItsmAdminSite(admin.AdminSite):
         user = request.user
         return bool(user.is_active and user.is_staff and (user.is_superuser or user.groups.exists()))
 
-    def index(self, request, extra_context=None):
-        """The home page warns when the escalation sweep has stopped (the Celery worker or beat is down):
-        the worker's own watchdog cannot say so."""
-        from escalation.selectors import sweep_health  # this module loads before the apps' models
+    def each_context(self, request):
+        """Every admin page carries the major-incident banner (`templates/admin/base_site.html`): the open
+        major incidents the user may see, queried only when the page renders the banner; none for someone the
+        admin does not let in (the login page)."""
+        from incidents.admin.queues import major_banner  # this module loads before the apps' models
 
-        return super().index(request, {"sweep_health": sweep_health(), **(extra_context or {})})
+        context = super().each_context(request)
+        banner = major_banner(request, site_name=self.name) if context["has_permission"] else None
+        return {**context, "major_banner": banner}
+
+    def index(self, request, extra_context=None):
+        """The home page: the support roles' work queues (`incidents.admin.queues`), and a warning when the
+        escalation sweep has stopped (the Celery worker or beat is down): the worker's own watchdog cannot
+        say so."""
+        from escalation.selectors import sweep_health  # this module loads before the apps' models
+        from incidents.admin.queues import home_queues
+
+        context = {
+            "sweep_health": sweep_health(),
+            "work_queues": home_queues(request, site_name=self.name),
+            **(extra_context or {}),
+        }
+        return super().index(request, context)
 
 
 class ItsmAdminConfig(AdminConfig):

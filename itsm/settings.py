@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from our static files, not a CDN
     "simple_history",
     "django_celery_beat",
     "axes",
@@ -76,6 +77,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Times in the signed-in user's time zone (their preference, else TIME_ZONE).
+    "incidents.middleware.UserTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Puts request.user on every history row written while serving a request.
@@ -125,6 +128,8 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
+# Times show on the 24-hour clock with their zone ("2 Mar 2026, 23:15 CET"): itsm/formats/.
+FORMAT_MODULE_PATH = ["itsm.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = env("STATIC_ROOT", default=str(VAR_DIR / "static"))
@@ -160,6 +165,11 @@ API_TOKEN_TTL = _duration("API_TOKEN_TTL", default="P30D")
 # --- e-mail ------------------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# Development: with EMAIL_LOG_FILE set (`make run` sets var/log/mail.log) every e-mail is appended to that
+# file instead of going where EMAIL_URL says; a relative path is taken from the project folder.
+EMAIL_LOG_FILE = str(BASE_DIR / env("EMAIL_LOG_FILE")) if env("EMAIL_LOG_FILE", default="") else ""
+if EMAIL_LOG_FILE:
+    EMAIL_BACKEND = "itsm.mail.AppendToFileEmailBackend"
 DEFAULT_FROM_EMAIL = _required("DEFAULT_FROM_EMAIL", development="itsm@localhost")
 
 # --- outbound webhooks -------------------------------------------------------------------------------
@@ -222,6 +232,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The docs pages load Swagger UI and ReDoc from our own static files (drf-spectacular-sidecar), so they
+    # work in a lab network without internet.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # Choice sets shared by several fields get one schema name (urgency/impact/criticality share a scale).
     "ENUM_NAME_OVERRIDES": {
         "LevelEnum": "incidents.choices.Level",
@@ -239,7 +254,8 @@ SPECTACULAR_SETTINGS = {
 # Development uses a file-system broker so `make run` needs no Redis; production sets redis://. The test
 # suite defaults to an in-process broker so no test message can reach a development worker.
 TESTING = "pytest" in sys.modules
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="memory://" if TESTING else "filesystem://")
+# ("localhost" names no server: it only spares kombu's "No hostname was supplied" warning at start-up.)
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="memory://" if TESTING else "filesystem://localhost")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "celery-broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {

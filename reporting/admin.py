@@ -137,7 +137,7 @@ class StoredReportAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(f"{reverse('admin:reporting_service_impact')}?month={month.label}")
 
         report = selectors.service_impact(month=month)
-        today = timezone.localdate()
+        today = timezone.localdate(timezone=timezone.get_default_timezone())  # months are TIME_ZONE's
         recent = [
             calendar_month(today.year + (today.month - 1 - i) // 12, (today.month - 1 - i) % 12 + 1)
             for i in range(12)

@@ -1,4 +1,4 @@
-"""How report numbers read to people: durations as "4h 12m", shares as "97.5%", nothing as "—". Shared by
+"""How report numbers read to people: durations as "4 h 12 min", shares as "97.5%", nothing as "—". Shared by
 the Markdown/CSV renderers and the templates (`{% load report_format %}`)."""
 
 from __future__ import annotations
@@ -7,26 +7,12 @@ from datetime import datetime
 
 from django.utils import timezone
 
-NOTHING = "—"
+from incidents.formatting import NOTHING, human_duration
 
 
 def duration(seconds) -> str:
-    """3d 4h, 5h 12m, 12m 5s, 40s."""
-    if seconds is None:
-        return NOTHING
-    seconds = round(seconds)
-    sign = "-" if seconds < 0 else ""
-    seconds = abs(seconds)
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{sign}{days}d {hours}h" if hours else f"{sign}{days}d"
-    if hours:
-        return f"{sign}{hours}h {minutes}m" if minutes else f"{sign}{hours}h"
-    if minutes:
-        return f"{sign}{minutes}m {secs}s" if secs else f"{sign}{minutes}m"
-    return f"{sign}{secs}s"
+    """3 days 4 h, 5 h 12 min, 12 min 5 s, 40 s (`incidents.formatting.human_duration`, to the second)."""
+    return human_duration(None if seconds is None else round(seconds), smallest="s")
 
 
 def percent(share, digits: int = 1) -> str:
@@ -46,11 +32,12 @@ def minutes(value) -> str:
 
 
 def when(value) -> str:
-    """An ISO timestamp (as the report data holds it) in local time, to the minute."""
+    """An ISO timestamp (as the report data holds it) in `TIME_ZONE` (a report reads the same for everyone,
+    whatever the reader's own zone), to the minute."""
     if not value:
         return NOTHING
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+    return timezone.localtime(moment, timezone.get_default_timezone()).strftime("%Y-%m-%d %H:%M")
 
 
 def met(flag) -> str:

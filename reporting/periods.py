@@ -1,7 +1,8 @@
 """Reporting periods: calendar months, ISO weeks and day ranges, as half-open [start, end) intervals.
 
 Boundaries are midnights in `settings.TIME_ZONE` (UTC unless configured): "October" is local October, so a
-report agrees with the dates people see. Parsers raise `ValueError` with a message fit to show a user
+report agrees with the dates people see. Whatever time zone a user's request runs in (their preference),
+periods are `TIME_ZONE`'s: a report reads the same for everyone. Parsers raise `ValueError` with a message fit to show a user
 (commands turn it into `CommandError`, the API into a 400).
 """
 
@@ -29,11 +30,11 @@ class Period:
 
     @property
     def first_day(self) -> date:
-        return timezone.localtime(self.start).date()
+        return timezone.localtime(self.start, timezone.get_default_timezone()).date()
 
     @property
     def last_day(self) -> date:
-        return timezone.localtime(self.end).date() - timedelta(days=1)
+        return timezone.localtime(self.end, timezone.get_default_timezone()).date() - timedelta(days=1)
 
 
 def midnight(day: date) -> datetime:
@@ -96,13 +97,13 @@ def day_range(start: date, end: date) -> Period:
 
 
 def previous_month(now: datetime | None = None) -> Period:
-    today = timezone.localdate(now or timezone.now())
+    today = timezone.localdate(now or timezone.now(), timezone.get_default_timezone())
     last = today.replace(day=1) - timedelta(days=1)
     return month(last.year, last.month)
 
 
 def previous_week(now: datetime | None = None) -> Period:
     """The last full ISO week before `now` (on Monday morning: the week that just ended)."""
-    today = timezone.localdate(now or timezone.now())
+    today = timezone.localdate(now or timezone.now(), timezone.get_default_timezone())
     year, week, _ = (today - timedelta(days=7)).isocalendar()
     return iso_week(year, week)

@@ -182,7 +182,7 @@ def period_kpis(*, period: Period, now: datetime | None = None) -> dict:
 
     report = {
         "start": period.first_day.isoformat(),
-        "end": timezone.localtime(period.end).date().isoformat(),
+        "end": timezone.localtime(period.end, timezone.get_default_timezone()).date().isoformat(),
         "mttr_seconds": per_severity(lambda t: _seconds(t.resolution_seconds, t.resolved)),
         "first_response_seconds": per_severity(lambda t: _seconds(t.response_seconds, t.responded)),
         "first_response_p90_seconds": _first_response_p90(created),

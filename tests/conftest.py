@@ -10,6 +10,9 @@ from incidents.choices import Role
 from incidents.reference_data import seed_reference_data
 from tests.factories import make_user
 
+# Browser-test fixtures (Playwright driving /usr/bin/chromium): page, live_site; helpers admin_login, shot.
+pytest_plugins = ["tests.browser"]
+
 
 @pytest.fixture
 def reference_data(db):

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from incidents import limits as incident_limits
+from incidents import permissions as incident_perms
 from incidents import services as incident_services
 from incidents.choices import OPEN_STATES, TIER_GROUPS, EventKind, Tier
 from incidents.exceptions import Conflict, PermissionDenied, ValidationError
@@ -27,7 +28,7 @@ TIER_ORDER = [Tier.TIER1, Tier.TIER2, Tier.TIER3, Tier.EXTERNAL]
 def escalate_tier(*, incident: Incident, user, reason: str, tier: str | None = None) -> Incident:
     """Hand the incident to a higher tier: assign that tier's on-call person (or nobody, leaving it to
     the group), record the escalation, and notify the new tier."""
-    if not user.has_perm("incidents.investigate_incident"):
+    if not incident_perms.is_support_role(user):  # the support tiers, Security Team, Incident Managers
         raise PermissionDenied("You may not escalate incidents.")
     errors = {}
     if not reason or not reason.strip():

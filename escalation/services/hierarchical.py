@@ -16,8 +16,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from incidents import clocks
 from incidents import services as incident_services
-from incidents.choices import TIER_GROUPS, EventKind, Role, State
+from incidents.choices import TIER_GROUPS, EventKind, Role
+from incidents.formatting import exact_duration
 from incidents.models import Incident
 
 from ..choices import Clock, OnCallTarget, RotationKind, WebhookEvent
@@ -30,18 +32,16 @@ from .webhooks import emit
 
 logger = logging.getLogger(__name__)
 
-RESPONSE_RUNNING = (State.CLASSIFIED,)  # the first move into investigating stops the response clock
-RESOLUTION_RUNNING = (State.CLASSIFIED, State.INVESTIGATING)  # paused on hold, stopped at resolution
-
 
 def step_key(step: EscalationStep) -> str:
     return f"step-{step.pk}"
 
 
 def clock_running(step: EscalationStep, incident: Incident) -> bool:
+    """Whether the step's clock runs now (`incidents.clocks`: paused on hold, stopped at its event)."""
     if step.clock == Clock.RESPONSE:
-        return incident.first_response_at is None and incident.state in RESPONSE_RUNNING
-    return incident.resolved_at is None and incident.state in RESOLUTION_RUNNING
+        return clocks.response_running(incident)
+    return clocks.resolution_running(incident)
 
 
 def pending_steps(incident: Incident) -> list[tuple[datetime, EscalationStep]]:
@@ -151,7 +151,7 @@ def _fire_step(
     when = (
         f"{step.percent}% of the {step.clock} target"
         if step.percent is not None
-        else f"{step.offset} after logging"
+        else f"{exact_duration(step.offset)} after logging"
     )
     note = f"Level {step.level} escalation: {step.get_clock_display().lower()} at {when}."
     if missing:
@@ -229,8 +229,8 @@ def missed_breaches(*, now: datetime | None = None, grace: timedelta = timedelta
         )
         return Exists(final_steps) & ~Exists(fired)
 
-    response = Q(first_response_at__isnull=True, state__in=RESPONSE_RUNNING, response_due_at__lt=late)
-    resolution = Q(resolved_at__isnull=True, state__in=RESOLUTION_RUNNING, resolution_due_at__lt=late)
+    response = clocks.response_running_q() & Q(response_due_at__lt=late)
+    resolution = clocks.resolution_running_q() & Q(resolution_due_at__lt=late)
     return Incident.objects.filter(
         (response & unnoticed(Clock.RESPONSE)) | (resolution & unnoticed(Clock.RESOLUTION))
     )

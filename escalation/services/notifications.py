@@ -68,8 +68,9 @@ def render(
         title=incident.title,
         level=context.get("level", ""),
     )
-    text = render_to_string(f"communications/{template}.txt", context).strip() + "\n"
-    html = render_to_string(f"communications/{template}.html", context)
+    with timezone.override(None):  # times in TIME_ZONE, whichever user's request sends the message
+        text = render_to_string(f"communications/{template}.txt", context).strip() + "\n"
+        html = render_to_string(f"communications/{template}.html", context)
     return header_line(subject, max_length=SUBJECT_LENGTH), text, html
 
 

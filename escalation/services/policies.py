@@ -19,6 +19,7 @@ from django.db.models import Q
 
 from incidents.choices import OPEN_STATES
 from incidents.exceptions import PermissionDenied, ValidationError
+from incidents.formatting import exact_duration
 from incidents.models import Incident
 
 from ..choices import Clock, Level, OnCallTarget
@@ -165,5 +166,5 @@ def _threshold_of(values: Mapping) -> tuple:
 
 
 def _describe(step: EscalationStep) -> str:
-    when = f"{step.percent}%" if step.percent is not None else f"+{step.offset}"
+    when = f"{step.percent}%" if step.percent is not None else f"+{exact_duration(step.offset)}"
     return f"{step.clock} {when} L{step.level}"

@@ -1,8 +1,9 @@
-"""Admin registrations: the incident workbench, the reference data, the monitoring integrations and the
-API tokens (autodiscover imports this package)."""
+"""Admin registrations: the incident workbench, the reference data, the monitoring integrations, the
+API tokens and each user's own preferences (autodiscover imports this package)."""
 
 from .alerts import AlertPayloadAdmin, AlertSourceAdmin
 from .incident import IncidentAdmin
+from .preferences import UserPreferenceAdmin
 from .reference import ProblemAdmin, ResponsePlanAdmin, ServiceAdmin, SlaPolicyAdmin, SupportTierAdmin
 from .tokens import TokenAdmin
 
@@ -16,4 +17,5 @@ __all__ = [
     "SlaPolicyAdmin",
     "SupportTierAdmin",
     "TokenAdmin",
+    "UserPreferenceAdmin",
 ]

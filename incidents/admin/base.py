@@ -9,16 +9,20 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import transaction
 from django.db.models import Q
+from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django_fsm import TransitionNotAllowed as FSMTransitionNotAllowed
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.models import DeletedObject
 from simple_history.template_utils import HistoricalRecordContextHelper
 
-from ..choices import State
+from .. import clocks
+from ..choices import Clock, State
+from ..clocks import Phase
 from ..exceptions import Conflict, PermissionDenied, ValidationError
+from ..formatting import exact_duration, human_duration, zoned_time
 
 # What a service may refuse with (Conflict covers TransitionNotAllowed); the admin shows them as messages,
 # never as a 500.
@@ -48,6 +52,8 @@ class AuditHistoryContextHelper(HistoricalRecordContextHelper):
             return dict(field.flatchoices).get(value, value)
         if isinstance(value, datetime):
             return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
+        if isinstance(value, timedelta):
+            return exact_duration(value)
         return value
 
 
@@ -123,16 +129,8 @@ def message_error(model_admin, request, exc: Exception) -> None:
 
 
 def humanize(delta: timedelta) -> str:
-    """3d 4h, 5h 12m, 40m: precise enough for an SLA clock, short enough for a list column."""
-    seconds = int(abs(delta.total_seconds()))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    return f"{minutes}m"
+    """3 days 4 h, 5 h 12 min, 40 min (`incidents.formatting.human_duration`)."""
+    return human_duration(abs(delta))
 
 
 def badge(text, tone: str, title: str = ""):
@@ -149,38 +147,126 @@ def state_badge(incident):
     return badge(incident.get_state_display(), f"state-{incident.state}")
 
 
-# A clock is amber once less than this share of its resolution window is left.
-AMBER_SHARE = 0.25
+# --- SLA clocks (the rules: `incidents.clocks`; here only how they read) -----------------------------------
+
+# What a running clock says, in time and late: "respond in 12 min", "breached 20 min ago". The badge carries
+# both, so the countdown script (`incidents/clocks.js`) words it the same way as it ticks past the due time.
+CLOCK_WORDS = {
+    Clock.RESPONSE: ("respond in {}", "response late {}"),
+    Clock.RESOLUTION: ("resolve in {}", "breached {} ago"),
+}
+TONES = {
+    Phase.RUNNING: "ok",
+    Phase.DUE_SOON: "warn",
+    Phase.LATE: "breach",
+    Phase.MET: "ok",
+    Phase.BREACHED: "breach",
+    Phase.NONE: "muted",
+    Phase.CANCELLED: "muted",
+}
 
 
 def sla_status(incident, now=None) -> tuple[str, str]:
-    """(label, tone) of the incident's SLA: time left while the clock runs, paused while on hold, met or
-    breached once resolved. Tones: ok (green), warn (amber), breach (red), paused, muted."""
-    now = now or timezone.now()
-    if incident.state == State.CANCELLED:
-        return "cancelled", "muted"
-    if incident.resolution_due_at is None:
+    """(label, tone) of the clock that matters now (`clocks.reading`): the response clock until the first
+    response, then the resolution clock, paused while on hold, met or breached once resolved. Tones: ok
+    (green), warn (amber), breach (red), paused, muted."""
+    return _status(clocks.reading(incident, now))
+
+
+def _status(reading: clocks.ClockReading) -> tuple[str, str]:
+    if reading.phase == Phase.NONE:
         return "not classified", "muted"
-    breached = incident.response_breached or incident.resolution_breached
-    if incident.state in (State.RESOLVED, State.CLOSED):
-        return ("breached", "breach") if breached else ("met", "ok")
-    left = incident.resolution_time_left(now)
-    if incident.state == State.ON_HOLD:
-        if breached:
+    if reading.phase == Phase.CANCELLED:
+        return "cancelled", "muted"
+    if reading.phase in (Phase.MET, Phase.BREACHED):
+        return reading.phase, TONES[reading.phase]
+    if reading.phase == Phase.PAUSED:
+        if reading.left < timedelta(0):
             return "breached · paused", "breach"
-        return f"paused · {humanize(left)} left", "paused"
-    if left < timedelta(0):
-        return f"breached {humanize(left)} ago", "breach"
-    if breached:
-        return f"response late · {humanize(left)} left", "breach"
-    window = incident.resolution_due_at - incident.created_at
-    if left < window * AMBER_SHARE:
-        return f"{humanize(left)} left", "warn"
-    return f"{humanize(left)} left", "ok"
+        return f"paused · {human_duration(reading.left)} left", "paused"
+    in_time, late = CLOCK_WORDS[reading.clock]
+    words = late if reading.phase == Phase.LATE else in_time
+    return words.format(human_duration(abs(reading.left))), TONES[reading.phase]
+
+
+def _breach_summary(incident, reading: clocks.ClockReading) -> str:
+    parts = []
+    for name, due, breached in (
+        ("response", incident.response_due_at, reading.response_breached),
+        ("resolution", incident.resolution_due_at, reading.resolution_breached),
+    ):
+        if due is not None:
+            parts.append(f"{name} {'breached' if breached else 'in time'}")
+    return ", ".join(parts)
 
 
 def sla_badge(incident, now=None):
-    label, tone = sla_status(incident, now)
-    due = incident.resolution_due_at
-    title = f"resolution due {timezone.localtime(due):%Y-%m-%d %H:%M}" if due else ""
-    return badge(label, f"sla-{tone}", title)
+    """The SLA badge of the header and the list. A running clock's badge carries its due time (`data-due`),
+    when it turns amber (`data-warn`) and its wording, for the live countdown in the browser."""
+    now = now or timezone.now()
+    reading = clocks.reading(incident, now)
+    label, tone = _status(reading)
+    title = due_times_text(incident, now=now)
+    if reading.phase in (Phase.MET, Phase.BREACHED) or reading.breached:
+        title = f"{title} ({_breach_summary(incident, reading)})"
+    if reading.phase not in (Phase.RUNNING, Phase.DUE_SOON, Phase.LATE):
+        return badge(label, f"sla-{tone}", title)
+    in_time, late = CLOCK_WORDS[reading.clock]
+    return format_html(
+        '<span class="itsm-badge itsm-sla itsm-sla-{}" title="{}" data-due="{}" data-warn="{}" '
+        'data-in-time="{}" data-late="{}">{}</span>',
+        tone,
+        title,
+        reading.due_at.isoformat(),
+        reading.warn_at.isoformat(),
+        in_time,
+        late,
+        label,
+    )
+
+
+def _due_parts(incident, now) -> list[tuple[str, str]]:
+    """(text, full date) of each due time the incident has."""
+    parts = []
+    if incident.response_due_at is not None:
+        due = incident.response_due_at
+        parts.append((f"Response due {zoned_time(due, now=now)}", zoned_time(due, full=True)))
+    if incident.resolution_due_at is not None:
+        due = incident.resolution_due_at
+        text = f"Resolution due {zoned_time(due, now=now)}"
+        if incident.state == State.ON_HOLD:
+            text += " plus the time on hold"  # resuming moves it later by that much
+        parts.append((text, zoned_time(due, full=True)))
+    return parts
+
+
+def due_times_text(incident, now=None) -> str:
+    """ "Response due 23:15 CET · Resolution due 03:00 CET" in the user's time zone; "" before
+    classification."""
+    return " · ".join(text for text, _ in _due_parts(incident, now))
+
+
+def due_times(incident, now=None):
+    """The header's due times (`due_times_text`), each with its full date and zone as a tooltip."""
+    parts = _due_parts(incident, now)
+    if not parts:
+        return ""
+    return format_html(
+        '<span class="itsm-meta itsm-due-times">{}</span>',
+        format_html_join(" · ", '<span title="{}">{}</span>', ((full, text) for text, full in parts)),
+    )
+
+
+def breach_mark(breached: bool | None):
+    """ "No ✓" (green) or "Yes ✗" (red) for a "… breached" field: a breached clock is the red one (the admin's
+    boolean icons would show a breach as a green tick). "-" when the clock has no target yet."""
+    if breached is None:
+        return "-"
+    icon, text = ("no", "Yes") if breached else ("yes", "No")
+    return format_html(
+        '<span class="itsm-breach-{}">{} <img src="{}" alt="{}"></span>',
+        "yes" if breached else "no",
+        text,
+        static(f"admin/img/icon-{icon}.svg"),
+        "breached" if breached else "not breached",
+    )

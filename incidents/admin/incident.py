@@ -14,32 +14,46 @@ from django.contrib.admin.utils import quote, unquote
 from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django_fsm.admin import FSMAdminMixin
 
+from .. import permissions as perms
 from .. import selectors, services
-from ..exceptions import ValidationError
-from ..forms import TRANSITION_FORMS, CommentForm, IncidentForm, add_service_errors
-from ..models import Incident
+from ..choices import Severity
+from ..exceptions import PermissionDenied, ValidationError
+from ..formatting import human_duration, zoned_time
+from ..forms import (
+    TRANSITION_FORMS,
+    CommentForm,
+    CorrectRecordForm,
+    IncidentForm,
+    IncidentLogForm,
+    add_service_errors,
+)
+from ..models import Incident, SlaPolicy
+from ..rules import SEVERITY_DEFINITIONS
 from .alerts import ALERT_FIELDS, ALERT_FIELDSET, IncidentAlertFieldsMixin, alert_of
 from .base import (
     DOMAIN_ERRORS,
     AuditedAdmin,
     ServiceFormAdminMixin,
     VisibleIncidentsMixin,
-    badge,
+    breach_mark,
+    due_times,
     humanize,
     message_error,
     severity_badge,
     sla_badge,
-    sla_status,
     state_badge,
 )
-from .filters import AssigneeFilter, BreachedFilter
+from .filters import AssigneeFilter, BreachedFilter, StateFilter, TierFilter
 from .inlines import CHECKLIST_FORM_ID, ChecklistInline, CommentInline, TimelineInline
+from .next_steps import waiting_for
+from .worklist import WorkListMixin
 
 COMMENT_FORM_ID = "comment-form"
 
@@ -62,7 +76,12 @@ class VisibleRawIdWidget(ForeignKeyRawIdWidget):
 
 @admin.register(Incident)
 class IncidentAdmin(
-    VisibleIncidentsMixin, IncidentAlertFieldsMixin, ServiceFormAdminMixin, FSMAdminMixin, AuditedAdmin
+    WorkListMixin,
+    VisibleIncidentsMixin,
+    IncidentAlertFieldsMixin,
+    ServiceFormAdminMixin,
+    FSMAdminMixin,
+    AuditedAdmin,
 ):
     form = IncidentForm
     change_form_template = "admin/incidents/incident/change_form.html"
@@ -71,38 +90,44 @@ class IncidentAdmin(
     fsm_forms = TRANSITION_FORMS
     incident_path = ""
 
+    # The work list (`WorkListMixin`): open incidents by the next deadline, badges before the long columns.
     list_display = (
         "number",
-        "title",
-        "service",
+        "title_display",
         "severity_display",
         "state_display",
-        "tier_display",
-        "assignee",
         "sla_display",
-        "created_at",
+        "service",
+        "tier_display",
+        "assignee_display",
     )
     list_filter = (
-        "state",
+        StateFilter,
+        AssigneeFilter,
+        TierFilter,
         "severity",
+        BreachedFilter,
+        "is_major",
         "category",
         "service",
-        "tier",
-        AssigneeFilter,
-        "is_major",
-        BreachedFilter,
     )
-    search_fields = ("number", "title")
-    search_help_text = "Search by number (INC-000123) or title."
+    search_fields = ("number",)  # shows the search box; `WorkListMixin.get_search_results` searches
+    search_help_text = (
+        "Number, title, description, service, assignee or alert labels, in the states the filter shows "
+        "(open ones unless you choose others; choose All under State for every incident)."
+    )
     list_select_related = ("service", "assignee")
-    ordering = ("-created_at",)
     # Filtered pages would otherwise add a second COUNT(*) over every incident (slow at a million rows).
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER  # facet counts are one COUNT per filter option
     raw_id_fields = ("parent",)
     inlines = (ChecklistInline, CommentInline, TimelineInline)
 
+    add_form = IncidentLogForm  # *Log incident*: may classify in the same submit
     add_fieldsets = ((None, {"fields": IncidentForm.create_fields}),)
+    classify_fieldset_title = "Classify now (optional)"
+    correct_form = CorrectRecordForm
+    correct_template = "admin/incidents/incident/correct_record.html"
     fieldsets = (
         (None, {"fields": ("number", "title", "description", "service", ("incident_type", "source"))}),
         (
@@ -172,7 +197,11 @@ class IncidentAdmin(
     )
 
     class Media:
-        css = {"all": ("incidents/admin.css",)}
+        css = {"all": ("incidents/admin.css", "incidents/worklist.css")}
+        js = (
+            "incidents/clocks.js",  # the SLA badges count down without reloading
+            "incidents/unsaved_guard.js",  # warns before leaving the page with edits not saved
+        )
 
     # --- columns and read-only fields ----------------------------------------------------------------------
 
@@ -188,17 +217,17 @@ class IncidentAdmin(
     def tier_display(self, incident):
         return incident.get_tier_display().split(" (")[0]  # "Tier 2 (System Administrators)" → "Tier 2"
 
-    @admin.display(description="SLA", ordering="resolution_due_at")
+    @admin.display(description="SLA", ordering=selectors.next_due_expression())
     def sla_display(self, incident):
         return sla_badge(incident)
 
-    @admin.display(description="response breached", boolean=True)
+    @admin.display(description="response breached")
     def response_breached_display(self, incident):
-        return incident.response_breached if incident.response_due_at else None
+        return breach_mark(incident.response_breached if incident.response_due_at else None)
 
-    @admin.display(description="resolution breached", boolean=True)
+    @admin.display(description="resolution breached")
     def resolution_breached_display(self, incident):
-        return incident.resolution_breached if incident.resolution_due_at else None
+        return breach_mark(incident.resolution_breached if incident.resolution_due_at else None)
 
     @admin.display(description="time on hold")
     def on_hold_display(self, incident):
@@ -211,6 +240,22 @@ class IncidentAdmin(
 
     def has_delete_permission(self, request, obj=None):
         return False  # incidents are the audit record; cancel one logged in error instead
+
+    def has_change_permission(self, request, obj=None):
+        """Resolved, closed and cancelled incidents are read-only (`services.is_editable`): their page shows
+        every field read-only, comments still post, and an Incident Manager corrects the record with
+        *Correct record* (`correct_view`)."""
+        if obj is not None and not services.is_editable(obj):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs.setdefault("form", self.add_form)
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return super().add_view(request, form_url, {"title": "Log incident", **(extra_context or {})})
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name != "parent":
@@ -234,9 +279,46 @@ class IncidentAdmin(
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
-            return self.add_fieldsets
+            return self._log_fieldsets(request)
         fieldsets = super().get_fieldsets(request, obj)
         return (*fieldsets, ALERT_FIELDSET) if alert_of(obj) is not None else fieldsets
+
+    def _log_fieldsets(self, request):
+        """The *Log incident* form; those who may classify get category, urgency and impact with a preview
+        of the severity and due times (`severity_preview_view`, `incidents/log_incident.js`) and the seed's
+        severity definitions."""
+        if not perms.can_classify(None, request.user):
+            return self.add_fieldsets
+        policies = {p.severity: p for p in SlaPolicy.objects.all()}
+        definitions = format_html_join(
+            "",
+            "<li><strong>{}</strong>: {} {}</li>",
+            (
+                (
+                    severity.label,
+                    SEVERITY_DEFINITIONS[severity],
+                    _targets_text(policies.get(severity)),
+                )
+                for severity in Severity
+            ),
+        )
+        description = format_html(
+            '<div id="severity-preview" class="itsm-severity-preview" data-url="{}" aria-live="polite">'
+            "{}</div>"
+            '<details class="itsm-severity-definitions"><summary>{}</summary><ul class="itsm-links">{}</ul>'
+            "</details>",
+            self._admin_url("preview_severity"),
+            "Choose urgency and impact to see the severity and when it is due.",
+            "What the severities mean",
+            definitions,
+        )
+        return (
+            *self.add_fieldsets,
+            (
+                self.classify_fieldset_title,
+                {"fields": IncidentLogForm.classify_fields, "description": description},
+            ),
+        )
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -246,9 +328,16 @@ class IncidentAdmin(
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else ()
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and form.changed_data and request.POST.get(self.fsm_post_param):
+            fields = ", ".join(str(form.fields[name].label).lower() for name in form.changed_data)
+            self.message_user(request, f"Your edits were saved first ({fields}).", messages.SUCCESS)
+
     def response_change(self, request, obj):
         if request.POST.get(self.fsm_post_param):
-            # django-fsm-2's own submit buttons: every transition here has its input form on its own page.
+            # The transition buttons submit the change form: its edits were saved (through
+            # `services.incident_update`) and the transition's input form comes next, on its own page.
             return HttpResponseRedirect(self._url("transition", obj, request.POST[self.fsm_post_param]))
         return super().response_change(request, obj)
 
@@ -259,8 +348,15 @@ class IncidentAdmin(
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and not add:
             context[self.fsm_context_key] = list(context.get(self.fsm_context_key) or ())
-            label, tone = sla_status(obj)
-            context["incident_sla"] = badge(label, f"sla-{tone}")
+            context["incident_sla"] = sla_badge(obj)
+            context["incident_due_times"] = due_times(obj)
+            # Transition buttons submit the change form (pending edits are saved first) where it is editable.
+            context["transitions_save_edits"] = self.has_change_permission(request, obj)
+            if not context[self.fsm_context_key]:
+                steps = selectors.next_steps(incident=obj)
+                context["waiting_for"] = waiting_for(steps, state_label=obj.get_state_display())
+            if perms.is_incident_manager(request.user) and not services.is_editable(obj):
+                context["correct_record_url"] = self._url("correct", obj)
             context["checklist_form_url"] = self._url("checklist_done", obj)
             context["checklist_form_id"] = CHECKLIST_FORM_ID
             if self._may_comment(request, obj):
@@ -279,6 +375,16 @@ class IncidentAdmin(
         info = self.opts.app_label, self.opts.model_name
         return [
             path(
+                "preview-severity/",
+                self.admin_site.admin_view(self.severity_preview_view),
+                name="{}_{}_preview_severity".format(*info),
+            ),
+            path(
+                "<path:object_id>/correct/",
+                self.admin_site.admin_view(self.correct_view),
+                name="{}_{}_correct".format(*info),
+            ),
+            path(
                 "<path:object_id>/checklist/done/",
                 self.admin_site.admin_view(self.checklist_done_view),
                 name="{}_{}_checklist_done".format(*info),
@@ -296,6 +402,9 @@ class IncidentAdmin(
             f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_{name}",
             args=[quote(incident.pk), *args],
         )
+
+    def _admin_url(self, name):
+        return reverse(f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_{name}")
 
     def _change_url(self, incident):
         return self._url("change", incident)
@@ -317,6 +426,8 @@ class IncidentAdmin(
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         try:  # refuse before asking for input the user could not use
             services.check_transition(incident, request.user, transition_name)
+        except PermissionDenied:
+            raise  # not this user's to take (Management takes none): 403, before any form is shown
         except DOMAIN_ERRORS as exc:
             message_error(self, request, exc)
             return HttpResponseRedirect(self._change_url(incident))
@@ -417,6 +528,8 @@ class IncidentAdmin(
         incident = self._viewable_incident(request, object_id)
         if incident is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self._may_comment(request, incident):
+            raise DjangoPermissionDenied
         form = CommentForm(request.POST)
         if not form.is_valid():
             errors = "; ".join(f"{form.fields[f].label}: {' '.join(e)}" for f, e in form.errors.items())
@@ -429,3 +542,93 @@ class IncidentAdmin(
             else:
                 self.message_user(request, "Comment added.", messages.SUCCESS)
         return HttpResponseRedirect(self._change_url(incident) + "#add-comment")
+
+    def severity_preview_view(self, request):
+        """GET ?urgency=&impact= → JSON: the severity and due times classifying now would give
+        (`selectors.severity_preview`, the rule `incident_classify` applies), for the *Log incident* form."""
+        if not self.has_add_permission(request):
+            raise DjangoPermissionDenied
+        try:
+            preview = selectors.severity_preview(
+                urgency=request.GET.get("urgency", ""), impact=request.GET.get("impact", "")
+            )
+        except ValueError:
+            return JsonResponse({"error": "Give urgency and impact: high, medium or low."}, status=400)
+        due = {
+            f"{clock}_{key}": value
+            for clock, target, due_at in (
+                ("response", preview.response_target, preview.response_due_at),
+                ("resolution", preview.resolution_target, preview.resolution_due_at),
+            )
+            for key, value in (
+                ("target", human_duration(target) if target else None),
+                ("due_at", due_at.isoformat() if due_at else None),
+                ("due", zoned_time(due_at) if due_at else None),
+            )
+        }
+        return JsonResponse(
+            {
+                "severity": preview.severity,
+                "label": Severity(preview.severity).label,
+                "definition": preview.definition,
+                **due,
+            }
+        )
+
+    def correct_view(self, request, object_id):
+        """*Correct record*: an Incident Manager's audited edit of a resolved, closed or cancelled incident,
+        with a reason (`services.incident_correct`). Anyone else gets 403 before the form."""
+        incident = self._viewable_incident(request, object_id)
+        if incident is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not perms.is_incident_manager(request.user):
+            raise DjangoPermissionDenied
+        if services.is_editable(incident):
+            self.message_user(request, f"{incident.number} is open: edit it here.", messages.INFO)
+            return HttpResponseRedirect(self._change_url(incident))
+        form_class = self.get_form(
+            request,
+            incident,
+            change=False,
+            form=self.correct_form,
+            fields=[*services.EDITABLE_FIELDS, "reason"],
+        )
+        form = form_class(request.POST if request.method == "POST" else None, instance=incident)
+        if request.method == "POST" and form.is_valid():
+            fields = ", ".join(str(form.fields[f].label).lower() for f in form.changed_data if f != "reason")
+            self.message_user(request, f"{incident.number}: record corrected ({fields}).", messages.SUCCESS)
+            return HttpResponseRedirect(self._change_url(incident))
+        fieldsets = [
+            (
+                None,
+                {"fields": ["title", "description", "service", ("incident_type", "source"), "detected_at"]},
+            ),
+            (None, {"fields": ["assignee", "problem", "change_ref", "parent"]}),
+            ("Why", {"fields": ["reason"]}),
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Correct record: {incident}",
+            "opts": self.opts,
+            "original": incident,
+            "has_view_permission": True,
+            "page_title": "Correct record",
+            "state_label": incident.get_state_display().lower(),
+            "adminform": admin.helpers.AdminForm(form, fieldsets, {}, model_admin=self),
+            "form": form,
+            "errors": admin.helpers.AdminErrorList(form, []),
+            "media": self.media + form.media,
+            "incident_sla": sla_badge(incident),
+            "severity": severity_badge(incident),
+            "state": state_badge(incident),
+        }
+        return render(request, self.correct_template, context)
+
+
+def _targets_text(policy) -> str:
+    if policy is None:
+        return ""
+    return (
+        f"(respond within {human_duration(policy.response_target)}, "
+        f"resolve within {human_duration(policy.resolution_target)})"
+    )

@@ -11,6 +11,7 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from ..formatting import exact_duration
 from ..forms import ProblemForm, SlaPolicyForm
 from ..models import Problem, ResponsePlan, ResponsePlanStep, Service, SlaPolicy, SupportTier
 from ..selectors import visibility_q, visible_incidents
@@ -57,9 +58,17 @@ class SupportTierAdmin(FixedRowsAdmin):
 @admin.register(SlaPolicy)
 class SlaPolicyAdmin(ServiceFormAdminMixin, FixedRowsAdmin):
     form = SlaPolicyForm
-    list_display = ("severity", "response_target", "resolution_target")
+    list_display = ("severity", "response_target_display", "resolution_target_display")
     readonly_fields = ("severity",)
     fields = ("severity", "response_target", "resolution_target")
+
+    @admin.display(description="response target", ordering="response_target")
+    def response_target_display(self, policy):
+        return exact_duration(policy.response_target)
+
+    @admin.display(description="resolution target", ordering="resolution_target")
+    def resolution_target_display(self, policy):
+        return exact_duration(policy.resolution_target)
 
 
 class ResponsePlanStepInline(admin.TabularInline):

@@ -1,11 +1,11 @@
 """`/api/v1/`: incidents, reference data, alert intake, the token endpoint and the OpenAPI schema with its
-Swagger UI."""
+Swagger UI and ReDoc pages."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
-from . import alerts, views
+from . import alerts, docs, views
 
 router = DefaultRouter()
 router.register("incidents", views.IncidentViewSet, basename="incident")
@@ -17,6 +17,7 @@ urlpatterns = [
     path("alerts/alertmanager/", alerts.AlertmanagerIntakeView.as_view(), name="alert-intake-alertmanager"),
     path("alerts/", alerts.GenericAlertIntakeView.as_view(), name="alert-intake-generic"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", docs.SwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", docs.RedocView.as_view(url_name="api-schema"), name="api-redoc"),
     *router.urls,
 ]

@@ -42,6 +42,9 @@ E429_SIGN_IN = OpenApiResponse(
 E409 = OpenApiResponse(
     s.TransitionErrorSerializer, description="Not allowed from the current state; lists what is allowed."
 )
+E409_READ_ONLY = OpenApiResponse(
+    s.ErrorSerializer, description="Resolved, closed or cancelled: the record is read-only (code `conflict`)."
+)
 
 
 def _transition_schema(name: str, summary: str):
@@ -66,9 +69,12 @@ def _transition_schema(name: str, summary: str):
     ),
     partial_update=extend_schema(
         summary="Edit descriptive fields",
-        description="State, severity and the clocks are read-only: they change only through transitions.",
+        description=(
+            "State, severity and the clocks are read-only: they change only through transitions. Resolved, "
+            "closed and cancelled incidents are read-only altogether (409); comments are still possible."
+        ),
         request=s.IncidentUpdateSerializer,
-        responses={200: s.IncidentSerializer, 400: E400, 403: E403, 404: E404},
+        responses={200: s.IncidentSerializer, 400: E400, 403: E403, 404: E404, 409: E409_READ_ONLY},
     ),
 )
 @extend_schema(tags=["incidents"])

@@ -1,5 +1,5 @@
-"""Incident data: the lifecycle core (`core`), monitoring alert intake (`alerts`) and the admin's view of
-API tokens (`tokens`).
+"""Incident data: the lifecycle core (`core`), monitoring alert intake (`alerts`), the admin's view of
+API tokens (`tokens`) and each user's own preferences (`preferences`).
 
 Everything is re-exported here, so `from incidents.models import Incident` keeps working wherever a model
 lives.
@@ -23,6 +23,7 @@ from .core import (
     resolution_breached_q,
     response_breached_q,
 )
+from .preferences import UserPreference
 from .tokens import ApiToken
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "SlaPolicy",
     "SupportTier",
     "TimelineEvent",
+    "UserPreference",
     "resolution_breached_q",
     "response_breached_q",
 ]

@@ -11,11 +11,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from simple_history.models import HistoricalRecords
 
+from .. import clocks
 from .. import permissions as perms
 from ..choices import (
     OPEN_STATES,
@@ -32,6 +32,10 @@ from ..choices import (
     Tier,
     Visibility,
 )
+
+# The breach predicates' home is `incidents.clocks`; `incidents.models` re-exports them.
+from ..clocks import resolution_breached_q, response_breached_q
+from ..formatting import exact_duration
 
 
 class Service(models.Model):
@@ -93,7 +97,10 @@ class SlaPolicy(models.Model):
         verbose_name_plural = "SLA policies"
 
     def __str__(self):
-        return f"{self.severity}: respond {self.response_target}, resolve {self.resolution_target}"
+        return (
+            f"{self.severity}: respond in {exact_duration(self.response_target)}, "
+            f"resolve in {exact_duration(self.resolution_target)}"
+        )
 
 
 class ResponsePlan(models.Model):
@@ -174,29 +181,6 @@ class IncidentQuerySet(models.QuerySet):
     def breached(self, now=None):
         now = now or timezone.now()
         return self.filter(response_breached_q(now) | resolution_breached_q(now))
-
-
-def response_breached_q(now) -> Q:
-    """First response after its due time, or still missing past it while the incident awaits one."""
-    late = Q(first_response_at__gt=models.F("response_due_at"))
-    missing = Q(
-        first_response_at__isnull=True,
-        response_due_at__lt=now,
-        state__in=[State.LOGGED, State.CLASSIFIED],
-    )
-    return Q(response_due_at__isnull=False) & (late | missing)
-
-
-def resolution_breached_q(now) -> Q:
-    """Resolved after its due time, or unresolved past it; the clock stands still while on hold."""
-    late = Q(resolved_at__gt=models.F("resolution_due_at"))
-    running = Q(
-        resolved_at__isnull=True,
-        resolution_due_at__lt=now,
-        state__in=[State.LOGGED, State.CLASSIFIED, State.INVESTIGATING],
-    )
-    paused = Q(state=State.ON_HOLD, on_hold_since__gt=models.F("resolution_due_at"))
-    return Q(resolution_due_at__isnull=False) & (late | running | paused)
 
 
 class Incident(ConcurrentTransitionMixin, models.Model):
@@ -317,32 +301,19 @@ class Incident(ConcurrentTransitionMixin, models.Model):
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
 
+    # The SLA rules live in `incidents.clocks`; these read them for this incident.
+
     @property
     def response_breached(self) -> bool:
-        if self.response_due_at is None:
-            return False
-        if self.first_response_at is not None:
-            return self.first_response_at > self.response_due_at
-        return self.state in (State.LOGGED, State.CLASSIFIED) and timezone.now() > self.response_due_at
+        return clocks.response_breached(self)
 
     @property
     def resolution_breached(self) -> bool:
-        if self.resolution_due_at is None:
-            return False
-        if self.resolved_at is not None:
-            return self.resolved_at > self.resolution_due_at
-        if self.state == State.ON_HOLD:
-            return bool(self.on_hold_since and self.on_hold_since > self.resolution_due_at)
-        if self.state in (State.CANCELLED, State.CLOSED):
-            return False
-        return timezone.now() > self.resolution_due_at
+        return clocks.resolution_breached(self)
 
     def resolution_time_left(self, now=None) -> timedelta | None:
         """Time until the resolution clock runs out (negative when breached); None when it is not running."""
-        if self.resolution_due_at is None or not self.is_open:
-            return None
-        reference = self.on_hold_since if self.state == State.ON_HOLD else (now or timezone.now())
-        return self.resolution_due_at - reference
+        return clocks.resolution_time_left(self, now)
 
     # --- lifecycle (bodies only set fields) ---------------------------------------------------------
 

@@ -163,10 +163,9 @@ def test_escalate_button_moves_the_incident_up_a_tier(client, manager, service_d
 
 def test_escalate_refusals_become_messages(client, manager, management, service_desk):
     incident = s4(manager)
-    client.force_login(management)
-    response = client.post(incident_url(incident, "escalate"), {"reason": "x"}, follow=True)
-    assert response.status_code == 200
-    assert messages_of(response) == ["You may not escalate incidents."]
+    client.force_login(management)  # a read-only role: 403 before the form is filled in
+    assert client.get(incident_url(incident, "escalate")).status_code == 403
+    assert client.post(incident_url(incident, "escalate"), {"reason": "x"}).status_code == 403
 
     client.force_login(service_desk)
     client.post(incident_url(incident, "escalate"), {"reason": "x", "tier": "external"})
@@ -181,10 +180,10 @@ def test_escalate_refusals_become_messages(client, manager, management, service_
 def test_declare_and_clear_major_from_the_incident_page(client, manager, service_desk):
     incident = s4(manager)
     client.force_login(service_desk)
-    response = client.post(
-        incident_url(incident, "major"), {"major": "True", "reason": "outage"}, follow=True
+    assert client.get(incident_url(incident, "major")).status_code == 403
+    assert (
+        client.post(incident_url(incident, "major"), {"major": "True", "reason": "outage"}).status_code == 403
     )
-    assert messages_of(response) == ["Only Incident Managers declare major incidents."]
     incident.refresh_from_db()
     assert not incident.is_major
 

@@ -27,3 +27,22 @@ def test_demo_has_someone_on_call_everywhere_and_sends_no_history(reference_data
 
     call_command("load_demo", incidents=30, quiet=True)  # idempotent
     assert len(on_call_now()) == 6
+
+
+@pytest.mark.django_db
+def test_demo_leaves_nothing_due_for_the_first_start(reference_data):
+    """Issue #9: the first sweep after `load_demo` (and the first reminder run) fires nothing, and every
+    escalation of the history is on record at the moment it fell due, not in a burst at load time."""
+    from django.db.models import F
+
+    from escalation.models import EscalationEvent
+    from escalation.services import send_major_reminders, sweep
+    from incidents.choices import OPEN_STATES
+
+    call_command("load_demo", incidents=60, quiet=True)
+
+    assert sweep() == 0
+    assert send_major_reminders() == 0
+    escalations = EscalationEvent.objects.filter(kind="hierarchical")
+    assert escalations.filter(incident__state__in=OPEN_STATES).exists()  # the story has open ones
+    assert not escalations.exclude(fired_at=F("due_at")).exists()

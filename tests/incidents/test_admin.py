@@ -222,9 +222,8 @@ def test_management_is_read_only(client, management, manager):
     assert 'name="_save"' not in content
     assert client.get(ADD_URL).status_code == 403
     assert client.post(change_url(incident), {"title": "renamed"}).status_code == 403
-    response = client.get(transition_url(incident, "investigate"), follow=True)
-    assert response.redirect_chain == [(change_url(incident), 302)]
-    assert messages_of(response) == ["You may not investigate this incident."]
+    # Action forms answer 403 before anyone fills them in.
+    assert client.get(transition_url(incident, "investigate")).status_code == 403
 
 
 def test_transition_not_allowed_from_the_state_is_an_error_message(client, manager):
@@ -246,9 +245,8 @@ def test_transition_not_allowed_from_the_state_is_an_error_message(client, manag
 def test_transition_without_permission_is_refused(client, service_desk, manager):
     incident = incident_in(State.LOGGED, manager=manager)
     client.force_login(service_desk)
-    response = client.post(transition_url(incident, "cancel"), {"reason": "duplicate"}, follow=True)
-    assert response.redirect_chain == [(change_url(incident), 302)]
-    assert messages_of(response) == ["You may not cancel this incident."]
+    assert client.get(transition_url(incident, "cancel")).status_code == 403
+    assert client.post(transition_url(incident, "cancel"), {"reason": "duplicate"}).status_code == 403
     incident.refresh_from_db()
     assert incident.state == State.LOGGED
 
@@ -301,7 +299,7 @@ def test_reclassify_is_labelled_as_such(client, manager):
     incident = incident_in(State.INVESTIGATING, manager=manager)
     client.force_login(manager)
     page = client.get(change_url(incident)).content.decode()
-    assert ">Reclassify</a>" in page
+    assert re.search(r'data-transition="classify"[^>]*>Reclassify</button>', page)
     assert "<h1>Reclassify: INC-" in client.get(transition_url(incident, "classify")).content.decode()
 
 
@@ -419,7 +417,7 @@ def test_changelist_filters_and_search_in_bounded_queries(client, manager, djang
         {"breached": "no"},
         {"q": "INC-000003"},
         {"q": "Ceph"},
-        {"o": "8"},  # sort by the SLA column
+        {"o": "5"},  # sort by the SLA column (after the action checkbox, number, title, severity, state)
     ]
     for query in params:
         with django_assert_max_num_queries(12):
@@ -460,10 +458,13 @@ def test_sla_column_states(client, manager):
     incident_in(State.ON_HOLD, manager=manager, title="held")
     incident_in(State.CLOSED, manager=manager, title="closed")
     client.force_login(manager)
-    page = client.get(CHANGELIST_URL).content.decode()
-    assert re.search(r'itsm-sla-ok"[^>]*>3h 5\dm left<', page)
-    assert re.search(r'itsm-sla-paused"[^>]*>paused · 3h 5\dm left<', page)
-    assert 'itsm-sla-ok" title="resolution due' in page and ">met<" in page
+    page = client.get(CHANGELIST_URL, {"state": "all"}).content.decode()  # the default lists open ones
+    # The clock that matters now: the response clock until the first response (S1: 15 minutes).
+    assert re.search(r'itsm-sla-ok"[^>]*>respond in 1[45] min<', page)
+    assert re.search(r'itsm-sla-paused"[^>]*>paused · 3 h 5\d min left<', page)
+    assert re.search(
+        r'itsm-sla-ok" title="Response due [^"]*\(response in time, resolution in time\)">met<', page
+    )
 
 
 # --- checklist and comments ------------------------------------------------------------------------------
@@ -514,8 +515,7 @@ def test_add_a_comment(client, service_desk, management, manager):
     assert Comment.objects.filter(incident=incident).count() == 1
 
     client.force_login(management)
-    response = client.post(url, {"body": "Drive-by", "visibility": "internal"}, follow=True)
-    assert messages_of(response) == ["You may not comment on this incident."]
+    assert client.post(url, {"body": "Drive-by", "visibility": "internal"}).status_code == 403
     assert not TimelineEvent.objects.filter(note="Drive-by").exists()
 
 

@@ -197,8 +197,9 @@ def test_problem_links_list_incidents(manager):
     problem = services.problem_create(user=manager, title="Ceph OSD firmware bug", workaround="pin firmware")
     first = incident_in("investigating", manager=manager)
     second = incident_in("resolved", manager=manager)
-    for incident in (first, second):
-        services.incident_update(incident=incident, user=manager, data={"problem": problem})
+    services.incident_update(incident=first, user=manager, data={"problem": problem})
+    # A resolved incident's record is read-only: linking it is a correction, with its reason.
+    services.incident_correct(incident=second, user=manager, data={"problem": problem}, reason="Same bug")
     assert problem.number.startswith("PRB-")
     assert set(problem.incidents.values_list("pk", flat=True)) == {first.pk, second.pk}
 

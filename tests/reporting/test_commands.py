@@ -79,7 +79,7 @@ def test_major_incident_review(october, manager, tmp_path):
 def test_kpis_command(october):
     out, _ = run("kpis", "--start", "2026-10-01", "--end", "2026-11-01")
     assert out.startswith("# KPIs 2026-10-01 to 2026-11-01 (end exclusive)")
-    assert "| MTTR | 3h 30m | 9h | 1d | 6h | 9h 12m |" in out
+    assert "| MTTR | 3 h 30 min | 9 h | 1 day | 6 h | 9 h 12 min |" in out
     out, _ = run("kpis", "--start", "2026-10-01", "--end", "2026-11-01", "--format", "json")
     assert json.loads(out)["mttr_seconds"]["all"] == 33120
     assert not StoredReport.objects.exists()

@@ -47,13 +47,13 @@ def test_previous_periods():
     ("seconds", "text"),
     [
         (None, "—"),
-        (40, "40s"),
-        (600, "10m"),
-        (605, "10m 5s"),
-        (3600, "1h"),
-        (5400, "1h 30m"),
-        (86400, "1d"),
-        (90000, "1d 1h"),
+        (40, "40 s"),
+        (600, "10 min"),
+        (605, "10 min 5 s"),
+        (3600, "1 h"),
+        (5400, "1 h 30 min"),
+        (86400, "1 day"),
+        (90000, "1 day 1 h"),
     ],
 )
 def test_durations_read_as_people_write_them(seconds, text):

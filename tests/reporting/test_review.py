@@ -35,7 +35,7 @@ def test_closing_a_major_incident_drafts_its_review(major, manager):
     assert review.drafted_by == manager
     assert review.drafted_at == t(10, 4, 9)
     assert review.summary.startswith("S1 major incident on Ceph storage: Ceph cluster down.")
-    assert "resolved (fixed) after 2h 10m from detection" in review.summary
+    assert "resolved (fixed) after 2 h 10 min from detection" in review.summary
     assert "Replaced the failed part" in review.summary
     assert (
         review.what_went_well
@@ -133,7 +133,7 @@ def test_the_review_is_rendered_with_the_post_incident_summary_template(major):
     assert "Ceph cluster down" in html
     assert "Fault detected" in html and "Escalations fired" in html and "Communications sent" in html
     markdown = services.major_incident_review_report(incident=major, fmt="md", store=False).content.decode()
-    assert "| Detection → logging | 10m |" in markdown
+    assert "| Detection → logging | 10 min |" in markdown
     assert "## Action items" in markdown
 
 

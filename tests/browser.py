@@ -22,6 +22,7 @@ meanwhile: the tests' ORM calls are plain synchronous code between browser calls
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterator
@@ -55,13 +56,11 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(items):
     """Browser tests carry the `browser` marker and run last (see the module's docstring)."""
-    in_browser = []
     for item in items:
         if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.browser)
-        if item.get_closest_marker("browser"):
-            in_browser.append(item)
-    others = [item for item in items if item not in in_browser]
+    in_browser = [item for item in items if item.get_closest_marker("browser")]
+    others = [item for item in items if not item.get_closest_marker("browser")]
     items[:] = others + in_browser
 
 
@@ -119,13 +118,14 @@ def live_site(live_server, transactional_db) -> str:
 @pytest.fixture
 def page(chromium, live_site, request) -> Iterator:
     context = chromium.new_context(viewport=VIEWPORT, base_url=live_site, locale="en-GB")
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(30_000)  # a wait ends as soon as its condition holds; CI may be busy
     page = context.new_page()
     try:
         yield page
     finally:
         if getattr(request.node, "browser_test_failed", False):
-            shot(page, f"failed/{_safe_name(request.node.nodeid)}", full_page=True)
+            with contextlib.suppress(Exception):  # a page that cannot be drawn must not hide the failure
+                shot(page, f"failed/{_safe_name(request.node.nodeid)}", full_page=True)
         context.close()
 
 

@@ -199,7 +199,9 @@ def test_a_username_longer_than_axes_stores_is_a_failed_sign_in(postgres, page):
     [("de\x00sk", PASSWORD), ("desk", f"{PASSWORD}\x00"), ("u" * 300 + "\x00", "\x00")],
     ids=["username", "password", "both"],
 )
-def test_a_nul_character_in_the_credentials_is_refused(postgres, service_desk, page, username, password):
+def test_a_nul_character_in_the_credentials_is_refused(
+    postgres, reference_data, service_desk, page, username, password
+):
     sign_in, client_class, refused = SIGN_IN_PAGES[page]
     client = client_class()
     assert sign_in(client, username, password).status_code == refused

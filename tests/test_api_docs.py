@@ -69,3 +69,11 @@ def test_docs_pages_may_load_nothing_from_elsewhere(client, url):
 def test_redoc_is_routed_beside_swagger(client):
     assert reverse("api-redoc") == "/api/v1/redoc/"
     assert 'spec-url="/api/v1/schema/"' in client.get("/api/v1/redoc/").content.decode()
+
+
+@pytest.mark.parametrize("url", DOCS_PAGES)
+def test_docs_pages_answer_html_to_a_client_asking_for_json(client, url):
+    # API clients send `Accept: application/json`; the page is HTML all the same, never a 406.
+    response = client.get(url, HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")

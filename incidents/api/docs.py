@@ -6,6 +6,7 @@ otherwise fetch its vendor's logo from a CDN on every visit. Swagger UI runs no 
 script is this same view with `?script`), so scripts are held to the site's own too."""
 
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
+from rest_framework.negotiation import BaseContentNegotiation
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -18,7 +19,20 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+class HtmlWhateverAccepted(BaseContentNegotiation):
+    """A documentation page is HTML whatever the client asks for: a client sending `Accept:
+    application/json` (as API clients do) gets the page rather than a 406."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class _SiteOnly:
+    content_negotiation_class = HtmlWhateverAccepted
+
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY

@@ -14,6 +14,7 @@ from incidents.choices import EventKind, State
 from incidents.exceptions import Conflict, PermissionDenied, ValidationError
 from incidents.models import Comment
 from tests.factories import incident_in
+from tests.incidents.admin_forms import change_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -34,24 +35,6 @@ def transition_url(incident, name):
 
 def messages_of(response):
     return [str(m) for m in response.context["messages"]]
-
-
-def change_form_data(response, **changes):
-    """The change form's POST body as rendered (its fields and the inlines' management forms)."""
-    form = response.context["adminform"].form
-    data = {}
-    for name in form.fields:
-        value = form[name].value()
-        if name == "detected_at":
-            local = timezone.localtime(value)
-            data["detected_at_0"], data["detected_at_1"] = f"{local:%Y-%m-%d}", f"{local:%H:%M:%S}"
-        else:
-            data[name] = "" if value is None else value
-    for inline in response.context.get("inline_admin_formsets", []):
-        management = inline.formset.management_form
-        data.update({f"{management.prefix}-{k}": v for k, v in management.initial.items()})
-    data.update(changes)
-    return data
 
 
 def a_day_earlier(incident):

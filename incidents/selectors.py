@@ -537,3 +537,14 @@ def user_time_zone(user) -> zoneinfo.ZoneInfo | None:
     if not name or limits.time_zone_errors(name):
         return None
     return zoneinfo.ZoneInfo(name)
+
+
+def users_time_zones(users) -> dict[int, str]:
+    """The time zone each of `users` chose (`UserPreference`), by user id, in one query; users without a
+    usable choice are left out (they read times in `TIME_ZONE`). Messages are written in these zones."""
+    names = UserPreference.objects.filter(user__in=[u.pk for u in users]).exclude(time_zone="")
+    return {
+        user_id: name
+        for user_id, name in names.values_list("user_id", "time_zone")
+        if not limits.time_zone_errors(name)
+    }

@@ -53,11 +53,12 @@ class ItsmAdminSite(admin.AdminSite):
         escalation sweep has stopped (the Celery worker or beat is down): the worker's own watchdog cannot
         say so."""
         from escalation.selectors import sweep_health  # this module loads before the apps' models
-        from incidents.admin.queues import home_queues
+        from incidents.admin.queues import home_queues, log_incident_url
 
         context = {
             "sweep_health": sweep_health(),
             "work_queues": home_queues(request, site_name=self.name),
+            "log_incident_url": log_incident_url(request, site_name=self.name),
             **(extra_context or {}),
         }
         return super().index(request, context)

@@ -4,6 +4,7 @@ active webhook) in the caller's transaction, record it on the timeline, and queu
 from __future__ import annotations
 
 import logging
+import zoneinfo
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -48,11 +49,18 @@ OUTSIDE_TEMPLATES = PUBLIC_TEMPLATES | {Template.POST_INCIDENT_SUMMARY}
 
 
 def render(
-    *, template: str, incident: Incident, extra: dict | None = None, internal: bool = False
+    *,
+    template: str,
+    incident: Incident,
+    extra: dict | None = None,
+    internal: bool = False,
+    time_zone: str = "",
 ) -> tuple[str, str, str]:
-    """Subject, plain-text body and HTML body of a communication about an incident. The timeline
-    highlights hold internal work notes only when `internal` (every reader may read them). The subject is
-    one line whatever the title holds (`header_line`): a legacy title with CR/LF must not stop the mail."""
+    """Subject, plain-text body and HTML body of a communication about an incident, its times in
+    `time_zone` (an IANA name; "" for `TIME_ZONE`, whichever user's request sends the message). The
+    timeline highlights hold internal work notes only when `internal` (every reader may read them). The
+    subject is one line whatever the title holds (`header_line`): a legacy title with CR/LF must not stop
+    the mail."""
     context = {
         "incident": incident,
         "service": incident.service,
@@ -68,7 +76,7 @@ def render(
         title=incident.title,
         level=context.get("level", ""),
     )
-    with timezone.override(None):  # times in TIME_ZONE, whichever user's request sends the message
+    with timezone.override(zoneinfo.ZoneInfo(time_zone) if time_zone else None):
         text = render_to_string(f"communications/{template}.txt", context).strip() + "\n"
         html = render_to_string(f"communications/{template}.html", context)
     return header_line(subject, max_length=SUBJECT_LENGTH), text, html
@@ -85,6 +93,16 @@ def _next_update_at(incident: Incident):
     if not incident.is_open:
         return None
     return timezone.now() + (timedelta(minutes=30) if incident.is_major else timedelta(hours=4))
+
+
+def _message(*, template, incident, extra, internal, time_zone) -> tuple[str, str, str]:
+    """`render` for a message about an incident; a message about none carries its own subject and body."""
+    if incident is not None:
+        return render(
+            template=template, incident=incident, extra=extra, internal=internal, time_zone=time_zone
+        )
+    extra = extra or {}
+    return header_line(extra.get("subject", "itsm"), max_length=SUBJECT_LENGTH), extra.get("body", ""), ""
 
 
 def users_of(group_names: Iterable[str]) -> list:
@@ -121,28 +139,35 @@ def notify(
             and not emails
             and all(incident_selectors.can_see_internal(u) for u in users)
         )
-    addresses = list(dict.fromkeys([u.email for u in users if u.email] + emails))
-    subject, text, html = (
-        render(template=template, incident=incident, extra=extra, internal=internal)
-        if incident
-        else (
-            header_line((extra or {}).get("subject", "itsm"), max_length=SUBJECT_LENGTH),
-            (extra or {}).get("body", ""),
-            "",
+    # Each address reads the times in its user's zone (the first user with that address decides); outside
+    # addresses and webhooks in the site's. One rendering per zone.
+    zones = incident_selectors.users_time_zones(users) if incident is not None else {}
+    zone_of = {}
+    for user in users:
+        if user.email:
+            zone_of.setdefault(user.email, zones.get(user.pk, ""))
+    for address in emails:
+        zone_of.setdefault(address, "")
+    addresses = list(zone_of)
+    renderings = {
+        zone: _message(template=template, incident=incident, extra=extra, internal=internal, time_zone=zone)
+        for zone in {"", *zone_of.values()}
+    }
+    subject, text, _html = renderings[""]  # webhooks'
+    rows = []
+    for address in addresses:
+        zone_subject, zone_text, zone_html = renderings[zone_of[address]]
+        rows.append(
+            Notification(
+                incident=incident,
+                channel=Channel.EMAIL,
+                recipient=address,
+                template=template,
+                subject=zone_subject,
+                body=zone_text,
+                html_body=zone_html,
+            )
         )
-    )
-    rows = [
-        Notification(
-            incident=incident,
-            channel=Channel.EMAIL,
-            recipient=address,
-            template=template,
-            subject=subject,
-            body=text,
-            html_body=html,
-        )
-        for address in addresses
-    ]
     if webhooks:
         rows += [
             Notification(

@@ -57,6 +57,13 @@ def home_queues(request, *, site_name: str = "admin", now: datetime | None = Non
     ]
 
 
+def log_incident_url(request, *, site_name: str = "admin") -> str | None:
+    """The home page's *Log incident* button, for those who may log one (not Management, who only reads)."""
+    if not perms.can_log_incident(request.user):
+        return None
+    return reverse(f"{site_name}:incidents_incident_add")
+
+
 def major_banner(request, *, site_name: str = "admin") -> SimpleLazyObject | None:
     """The banner of every admin page, loaded only when a page renders it (one query of `BANNER_NAMED + 1`
     rows): the open major incidents the user may see, whether there are more than it names, and the link to

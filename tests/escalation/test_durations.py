@@ -1,6 +1,7 @@
 """Escalation's durations and times as people read them (issue #9, item 3): step offsets and shift lengths
 as "30 min" and "7 days" in the admin, the timeline and the e-mails; e-mail times in `TIME_ZONE` with the
-zone's abbreviation, whichever user's request sends them."""
+zone's abbreviation, whichever user's request sends them, and in the recipient's own zone where they chose
+one."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -53,3 +54,29 @@ def test_shift_lengths_read_as_durations(client, manager):
     page = client.get(reverse("admin:escalation_rotation_changelist")).content.decode()
     assert ">7 days</td>" in page
     assert "7 days, 0:00:00" not in page
+
+
+def test_each_recipient_reads_the_times_in_their_own_zone(manager, settings):
+    from escalation.services.notifications import notify
+    from incidents.choices import Role
+    from incidents.models import UserPreference
+    from tests.factories import make_user
+
+    settings.TIME_ZONE = "Europe/Berlin"
+    with time_machine.travel(T0, tick=False):
+        incident = incident_in(State.CLASSIFIED, manager=manager)
+        tokyo = make_user(Role.SYSADMINS, username="kenji", email="kenji@lab.example")
+        berlin = make_user(Role.SYSADMINS, username="anna", email="anna@lab.example")
+        UserPreference.objects.create(user=tokyo, time_zone="Asia/Tokyo")
+        sent = notify(
+            incident=incident,
+            template="escalation",
+            users=[tokyo, berlin],
+            emails=["stakeholder@lab.example"],
+            extra={"level": 1, "step": EscalationStep(clock=Clock.RESPONSE, offset=timedelta(minutes=30))},
+        )
+    bodies = {n.recipient: n.body for n in sent if n.channel == "email"}
+    assert "Response due:   2026-03-03 07:15 JST" in bodies["kenji@lab.example"]
+    assert "CET" not in bodies["kenji@lab.example"]
+    for address in ("anna@lab.example", "stakeholder@lab.example"):
+        assert "Response due:   2026-03-02 23:15 CET" in bodies[address]

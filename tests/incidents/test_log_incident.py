@@ -201,3 +201,16 @@ def test_reporters_have_no_classification_either():
 
     form_class = type("Form", (IncidentLogForm,), {"user": make_user(username="walk-in", is_staff=False)})
     assert "urgency" not in form_class().fields
+
+
+def test_the_form_is_called_log_incident_wherever_it_is_reached(client, service_desk, management):
+    client.force_login(service_desk)
+    home = client.get(reverse("admin:index")).content.decode()
+    assert f'id="log-incident" href="{ADD_URL}"' in home
+    listing = client.get(reverse("admin:incidents_incident_changelist")).content.decode()
+    assert "Log incident" in listing and "Add incident" not in listing
+    form_page = client.get(ADD_URL).content.decode()
+    assert "&rsaquo; Log incident" in form_page and "Add incident" not in form_page
+
+    client.force_login(management)
+    assert 'id="log-incident"' not in client.get(reverse("admin:index")).content.decode()

@@ -1,0 +1,82 @@
+"""Every write to incidents goes through these functions: the admin, the API, management commands and
+Celery tasks call them, so each rule lives in one place.
+
+Each transition service locks the incident row, checks the user's permission and the current state, calls
+the django-fsm transition, saves with the history user and reason, records the timeline event and sends
+`incident_transitioned` once the transaction has committed.
+
+- `base`: input checks, saving, timeline entries and the locked, checked transition;
+- `records`: logging incidents and editing (or correcting) their records;
+- `lifecycle`: the transitions;
+- `work`: comments, runbook steps, problem records;
+- `reference`: SLA policies and each user's own settings.
+"""
+
+from .base import (
+    EDITABLE_FIELDS,
+    PUBLIC_TRANSITIONS,
+    TRANSITIONS,
+    allowed_transitions,
+    check_transition,
+    next_number,
+    tier_following,
+    timeline_record,
+)
+from .lifecycle import (
+    TRANSITION_SERVICES,
+    incident_cancel,
+    incident_classify,
+    incident_close,
+    incident_hold,
+    incident_investigate,
+    incident_reopen,
+    incident_resolve,
+    incident_resume,
+)
+from .records import (
+    CLASSIFICATION_FIELDS,
+    incident_correct,
+    incident_create,
+    incident_log,
+    incident_set_major,
+    incident_set_tier,
+    incident_update,
+    is_editable,
+)
+from .reference import sla_policy_update, user_preference_set
+from .work import PROBLEM_EDITABLE_FIELDS, checklist_item_done, comment_add, problem_create, problem_update
+
+__all__ = [
+    "CLASSIFICATION_FIELDS",
+    "EDITABLE_FIELDS",
+    "PROBLEM_EDITABLE_FIELDS",
+    "PUBLIC_TRANSITIONS",
+    "TRANSITIONS",
+    "TRANSITION_SERVICES",
+    "allowed_transitions",
+    "check_transition",
+    "checklist_item_done",
+    "comment_add",
+    "incident_cancel",
+    "incident_classify",
+    "incident_close",
+    "incident_correct",
+    "incident_create",
+    "incident_hold",
+    "incident_investigate",
+    "incident_log",
+    "incident_reopen",
+    "incident_resolve",
+    "incident_resume",
+    "incident_set_major",
+    "incident_set_tier",
+    "incident_update",
+    "is_editable",
+    "next_number",
+    "problem_create",
+    "problem_update",
+    "sla_policy_update",
+    "tier_following",
+    "timeline_record",
+    "user_preference_set",
+]

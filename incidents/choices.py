@@ -83,6 +83,14 @@ class ResolutionCode(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class ClosedBy(models.TextChoices):
+    """How an incident came to be closed (seed 2.1 "Closure: confirmation with the user")."""
+
+    STAFF = "staff", "Closed by staff"
+    CALLER = "caller", "Fix confirmed by the caller"
+    AUTO = "auto", "Closed without an answer from the caller"
+
+
 class Criticality(models.TextChoices):
     HIGH = "high", "High"
     MEDIUM = "medium", "Medium"
@@ -144,8 +152,18 @@ class Role:
     INCIDENT_MANAGERS = "Incident Managers"
     MANAGEMENT = "Management"
     SECURITY_TEAM = "Security Team"
+    OPERATIONS = "Operations Team"
 
-    ALL = (SERVICE_DESK, SYSADMINS, EXPERTS, EXTERNAL, INCIDENT_MANAGERS, MANAGEMENT, SECURITY_TEAM)
+    ALL = (
+        SERVICE_DESK,
+        SYSADMINS,
+        EXPERTS,
+        EXTERNAL,
+        INCIDENT_MANAGERS,
+        MANAGEMENT,
+        SECURITY_TEAM,
+        OPERATIONS,
+    )
     SUPPORT_TIERS = (SERVICE_DESK, SYSADMINS, EXPERTS, EXTERNAL)
 
 

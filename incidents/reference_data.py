@@ -111,6 +111,16 @@ ROLE_PERMISSIONS = {
         "incidents.view_comment",
         "incidents.view_checklistitem",
     ],
+    # Those who run the lab's services day to day (seed 4: the weekly summary's audience) read incidents
+    # the way Management does, and receive the weekly summary.
+    Role.OPERATIONS: [
+        *_READ_REFERENCE,
+        "incidents.view_incident",
+        VIEW_ALL_INCIDENTS,
+        "incidents.view_timelineevent",
+        "incidents.view_comment",
+        "incidents.view_checklistitem",
+    ],
 }
 
 RESPONSE_PLANS = {
@@ -325,6 +335,16 @@ def seed_reference_data(apps) -> None:
 ALERT_INTAKE_PERIODIC_TASKS = [
     ("Purge alert payloads older than 30 days", "incidents.tasks.purge_alert_payloads", 1),
 ]
+
+
+def seed_process(apps) -> None:
+    """Issue #10's process: the Operations Team role, and how the incidents closed before it were closed
+    (by staff: there was no other way)."""
+    grant_role_permissions(apps, {Role.OPERATIONS: ROLE_PERMISSIONS[Role.OPERATIONS]})
+    Incident = apps.get_model("incidents", "Incident")
+    Incident.objects.filter(state="closed", closed_by="").update(closed_by="staff")
+    ProcessSettings = apps.get_model("incidents", "ProcessSettings")
+    ProcessSettings.objects.get_or_create(pk=1)
 
 
 def seed_alert_intake(apps) -> None:

@@ -1,5 +1,5 @@
 """Incident data: the lifecycle core (`core`), monitoring alert intake (`alerts`), the admin's view of
-API tokens (`tokens`) and each user's own preferences (`preferences`).
+API tokens (`tokens`) and each user's own preferences (`preferences`) and the process's adjustable defaults (`process`).
 
 Everything is re-exported here, so `from incidents.models import Incident` keeps working wherever a model
 lives.
@@ -24,6 +24,7 @@ from .core import (
     response_breached_q,
 )
 from .preferences import UserPreference
+from .process import ProcessSettings
 from .tokens import ApiToken
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "IncidentQuerySet",
     "NumberSequence",
     "Problem",
+    "ProcessSettings",
     "ResponsePlan",
     "ResponsePlanStep",
     "Service",

@@ -20,6 +20,7 @@ from .. import permissions as perms
 from ..choices import (
     OPEN_STATES,
     Category,
+    ClosedBy,
     Criticality,
     EventKind,
     HoldReason,
@@ -122,6 +123,9 @@ class ResponsePlanStep(models.Model):
     plan = models.ForeignKey(ResponsePlan, on_delete=models.CASCADE, related_name="steps")
     order = models.PositiveSmallIntegerField(default=0)
     text = models.CharField(max_length=500)
+    required = models.BooleanField(
+        default=False, help_text="Resolving waits until this step is done or skipped with a reason."
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -198,6 +202,9 @@ class Incident(ConcurrentTransitionMixin, models.Model):
     urgency = models.CharField(max_length=8, choices=Level.choices, blank=True)
     impact = models.CharField(max_length=8, choices=Level.choices, blank=True)
     severity = models.CharField(max_length=2, choices=Severity.choices, blank=True, db_index=True)
+    severity_provisional = models.BooleanField(
+        default=False, help_text="Given at logging until classification sets the real one."
+    )
     state = FSMField(
         max_length=16, choices=State.choices, default=State.LOGGED, protected=True, db_index=True
     )
@@ -215,7 +222,20 @@ class Incident(ConcurrentTransitionMixin, models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="reported_incidents",
+        help_text="Who typed it in (the Service Desk for a phoned-in report, an alert source's account).",
     )
+    # The caller is the person affected, who is told about the fix and confirms it: a lab user's account,
+    # or a contact without a login (name and e-mail). Empty when nobody but the reporter is concerned.
+    caller = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="called_incidents",
+        help_text="The person affected, when they have an account.",
+    )
+    caller_name = models.CharField(max_length=150, blank=True)
+    caller_email = models.EmailField(blank=True)
     is_major = models.BooleanField("major", default=False, db_index=True)
 
     detected_at = models.DateTimeField(help_text="When the fault was first noticed; may precede logging.")
@@ -232,6 +252,12 @@ class Incident(ConcurrentTransitionMixin, models.Model):
     reopen_count = models.PositiveIntegerField(default=0)
     resolution_code = models.CharField(max_length=16, choices=ResolutionCode.choices, blank=True)
     resolution_notes = models.TextField(blank=True)
+    # The investigation on record (seed 2.1 "Investigation: diagnosis, root cause").
+    diagnosis = models.TextField(blank=True)
+    root_cause = models.TextField(blank=True)
+    workaround = models.TextField(blank=True)
+    closure_notes = models.TextField(blank=True, help_text="Final documentation, written at closure.")
+    closed_by = models.CharField(max_length=8, choices=ClosedBy.choices, blank=True)
     cancel_reason = models.TextField(blank=True)
 
     problem = models.ForeignKey(
@@ -438,15 +464,21 @@ class Incident(ConcurrentTransitionMixin, models.Model):
 
 
 class ChecklistItem(models.Model):
-    """One runbook step copied onto an incident; ticked by whoever does it."""
+    """One runbook step copied onto an incident; ticked by whoever does it, or skipped with a reason."""
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="checklist")
     order = models.PositiveSmallIntegerField(default=0)
     text = models.CharField(max_length=500)
+    required = models.BooleanField(default=False)
     done_at = models.DateTimeField(null=True, blank=True)
     done_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    skipped_at = models.DateTimeField(null=True, blank=True)
+    skipped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    skip_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["incident", "order", "pk"]

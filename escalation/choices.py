@@ -49,7 +49,10 @@ class Template(models.TextChoices):
     ESCALATION = "escalation", "Escalation notice"
     PAGE = "page", "Emergency page"
     SECURITY_PAGE = "security_page", "Security Team page"
-    MAJOR_REMINDER = "major_reminder", "Major incident status-update reminder"
+    MAJOR_REMINDER = "major_reminder", "Status-update reminder"
+    NEW_INCIDENT = "new_incident", "New incident (to the first line)"
+    CLOSURE_REQUEST = "closure_request", "Fix confirmation request (to the caller)"
+    INCIDENT_DIGEST = "incident_digest", "Incident digest"
     EVENT = "event", "Incident event (webhook subscription)"
 
 

@@ -109,6 +109,7 @@ class EventKind(models.TextChoices):
     ASSIGNMENT = "assignment", "Assignment"
     UPDATE = "update", "Details edited"
     CHECKLIST = "checklist", "Checklist step done"
+    CHECKLIST_SKIP = "checklist_skip", "Checklist step skipped"
     COMMENT = "comment", "Comment"
     ESCALATION = "escalation", "Escalation"
     NOTIFICATION = "notification", "Notification"

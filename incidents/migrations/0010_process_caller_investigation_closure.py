@@ -162,5 +162,10 @@ class Migration(migrations.Migration):
             name='reporter',
             field=models.ForeignKey(blank=True, help_text="Who typed it in (the Service Desk for a phoned-in report, an alert source's account).", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reported_incidents', to=settings.AUTH_USER_MODEL),
         ),
+        migrations.AlterField(
+            model_name='timelineevent',
+            name='kind',
+            field=models.CharField(choices=[('created', 'Logged'), ('transition', 'State change'), ('severity', 'Severity change'), ('assignment', 'Assignment'), ('update', 'Details edited'), ('checklist', 'Checklist step done'), ('checklist_skip', 'Checklist step skipped'), ('comment', 'Comment'), ('escalation', 'Escalation'), ('notification', 'Notification'), ('monitoring', 'Monitoring')], max_length=16),
+        ),
         migrations.RunPython(seed, migrations.RunPython.noop),
     ]

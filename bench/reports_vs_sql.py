@@ -44,7 +44,7 @@ django.setup()
 
 from django.db import connection, transaction  # noqa: E402
 
-from incidents.choices import IncidentType, Severity, State  # noqa: E402
+from incidents.choices import OTHER_TYPES, Category, Severity, State, types_of  # noqa: E402
 from incidents.models import Incident, Service  # noqa: E402
 from reporting import selectors  # noqa: E402
 from reporting.periods import months_back, parse_month  # noqa: E402
@@ -70,7 +70,7 @@ def generate(count: int, *, month, seed: int) -> int:
     rng = random.Random(seed + existing)
     window_end = month.end
     window = timedelta(days=365)
-    types = [t for t in IncidentType.values if t != IncidentType.OTHER] + [IncidentType.OTHER] * 3
+    types = [*types_of(Category.INFRASTRUCTURE), *[OTHER_TYPES[Category.INFRASTRUCTURE]] * 3]
     severities, weights = zip(*SEVERITY_WEIGHTS.items(), strict=True)
     batch: list[Incident] = []
     start_time = time.monotonic()
@@ -141,8 +141,9 @@ created AS (
 resolved AS (
     SELECT m.idx, i.service_id, i.severity, COUNT(*) AS n,
            SUM({resolution_seconds}) AS seconds,
-           SUM(CASE WHEN i.resolution_due_at IS NOT NULL THEN 1 ELSE 0 END) AS judged,
-           SUM(CASE WHEN i.resolved_at <= i.resolution_due_at THEN 1 ELSE 0 END) AS in_time,
+           SUM(CASE WHEN i.resolution_due_at IS NOT NULL AND NOT {self_healed} THEN 1 ELSE 0 END) AS judged,
+           SUM(CASE WHEN i.resolved_at <= i.resolution_due_at AND NOT {self_healed} THEN 1 ELSE 0 END)
+               AS in_time,
            SUM(CASE WHEN i.reopen_count > 0 THEN 1 ELSE 0 END) AS reopened
     FROM {incident} i JOIN months m ON i.resolved_at >= m.starts_at AND i.resolved_at < m.ends_at
     WHERE i.state <> %s AND i.resolved_at >= %s AND i.resolved_at < %s
@@ -190,6 +191,8 @@ def hand_written(month, now) -> dict:
         resolution_seconds=seconds_between_sql(connection, "i.created_at", "i.resolved_at"),
         seconds_s_e=seconds_between_sql(connection, "s", "e"),
         seconds_c_e=seconds_between_sql(connection, "covered_to", "e"),
+        # Self-healed (`selectors.self_healed_q`): resolved by monitoring before any person responded.
+        self_healed="(i.source = 'monitoring' AND i.first_response_at IS NULL)",
     )
 
     def p(value):

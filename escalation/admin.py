@@ -8,6 +8,7 @@ domain errors into messages.
 
 from __future__ import annotations
 
+import re
 from zoneinfo import ZoneInfo
 
 from django.contrib import admin, messages
@@ -26,6 +27,7 @@ from incidents import selectors as incident_selectors
 from incidents.admin.base import (
     DOMAIN_ERRORS,
     AuditedAdmin,
+    ServiceFormAdminMixin,
     VisibleIncidentsMixin,
     error_text,
     severity_badge,
@@ -37,21 +39,24 @@ from incidents.formatting import exact_duration, zoned_time
 from incidents.models import Incident
 
 from . import selectors, services
-from .choices import DeliveryStatus, Template
+from .choices import Audience, DeliveryStatus, Template
 from .forms import (
     EscalateForm,
     EscalationStepForm,
     EscalationStepFormSet,
     MajorForm,
+    MessageRuleForm,
     RotationForm,
     StatusUpdateForm,
     WebhookForm,
 )
 from .models import (
+    DigestItem,
     EscalationEvent,
     EscalationPolicy,
     EscalationStep,
     IncidentEscalation,
+    MessageRule,
     Notification,
     Rotation,
     RotationMember,
@@ -96,6 +101,14 @@ class EscalationPolicyAdmin(AuditedAdmin):
     fields = ("severity",)
     inlines = (EscalationStepInline,)
 
+    class Media:
+        css = {"all": ("escalation/policy.css",)}
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """Without the models' sidebar: the steps table needs the width at 1440 px."""
+        context = {"is_nav_sidebar_enabled": False, **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, context)
+
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("steps")
 
@@ -112,6 +125,47 @@ class EscalationPolicyAdmin(AuditedAdmin):
 
     def construct_change_message(self, request, form, formsets, add=False):
         return [{"changed": {"fields": ["steps"]}}]
+
+
+# --- message rules --------------------------------------------------------------------------------------
+
+
+@admin.register(MessageRule)
+class MessageRuleAdmin(ServiceFormAdminMixin, AuditedAdmin):
+    """Who gets which communication when, per severity. Saved and deleted through the services, which say
+    what is wrong with a combination on the field concerned."""
+
+    form = MessageRuleForm
+    list_display = (
+        "severity",
+        "moment",
+        "template",
+        "audiences_display",
+        "delivery",
+        "interval_display",
+        "is_active",
+    )
+    list_filter = ("severity", "moment", "template", "is_active")
+    ordering = ("severity", "moment", "template")
+    fieldsets = (
+        (None, {"fields": ("severity", "moment", "template", "is_active")}),
+        ("To whom and how", {"fields": ("audiences", "delivery", "interval")}),
+    )
+
+    @admin.display(description="audiences")
+    def audiences_display(self, rule):
+        return ", ".join(Audience(a).label for a in rule.audiences if a in Audience.values) or "—"
+
+    @admin.display(description="every", ordering="interval")
+    def interval_display(self, rule):
+        return exact_duration(rule.interval) if rule.interval else "—"
+
+    def delete_model(self, request, obj):
+        services.message_rule_delete(user=request.user, rule=obj)
+
+    def delete_queryset(self, request, queryset):
+        for rule in queryset:
+            services.message_rule_delete(user=request.user, rule=rule)
 
 
 # --- rotations ------------------------------------------------------------------------------------------
@@ -272,6 +326,10 @@ class IncidentEscalationAdmin(VisibleIncidentsMixin, ReadOnlyAdmin):
         return _incident_link(record.incident)
 
 
+# The token of a caller's answer link (`incidents.caller_links`), as it appears in a message.
+CALLER_LINK = re.compile(r"(/(?:confirm|not-fixed)/)[^/\s\"'<>]+/")
+
+
 @admin.register(Notification)
 class NotificationAdmin(VisibleIncidentsMixin, ReadOnlyAdmin):
     incident_optional = True  # webhook test pings and report deliveries
@@ -296,6 +354,18 @@ class NotificationAdmin(VisibleIncidentsMixin, ReadOnlyAdmin):
     @admin.display(description="incident", ordering="incident__number")
     def incident_display(self, notification):
         return _incident_link(notification.incident)
+
+    def get_fields(self, request, obj=None):
+        """A Fix confirmation request's links act for the caller without signing in: staff read the
+        message here with its links cut short, so nobody confirms a fix on the caller's behalf."""
+        fields = list(super().get_fields(request, obj))
+        if obj is not None and obj.template == Template.CLOSURE_REQUEST:
+            fields = [f for f in fields if f not in ("body", "html_body")] + ["body_without_links"]
+        return fields
+
+    @admin.display(description="body")
+    def body_without_links(self, notification):
+        return CALLER_LINK.sub(r"\1…/", notification.body)
 
     def has_retry_permission(self, request):
         return incident_perms.is_incident_manager(request.user)
@@ -323,6 +393,23 @@ class NotificationAdmin(VisibleIncidentsMixin, ReadOnlyAdmin):
             )
         for text in dict.fromkeys(refused):
             self.message_user(request, text, messages.ERROR)
+
+
+@admin.register(DigestItem)
+class DigestItemAdmin(VisibleIncidentsMixin, ReadOnlyAdmin):
+    """Incident Notifications waiting for (or sent in) the hourly digest."""
+
+    list_display = ("queued_at", "incident_display", "recipient", "template", "settled_at", "notification")
+    list_filter = (("settled_at", admin.EmptyFieldListFilter), "template")
+    search_fields = ("recipient", "incident__number")
+    search_help_text = "Search by recipient or incident number."
+    list_select_related = ("incident", "notification")
+    ordering = ("-queued_at", "-pk")
+    show_full_result_count = False
+
+    @admin.display(description="incident", ordering="incident__number")
+    def incident_display(self, item):
+        return _incident_link(item.incident)
 
 
 class WebhookDeliveryInline(admin.TabularInline):
@@ -458,7 +545,7 @@ class EscalationIncidentAdmin(IncidentAdminBase):
         user, actions = request.user, []
         if incident.is_open and incident.tier != "external" and incident_perms.is_support_role(user):
             actions.append({"label": "Escalate", "url": self._escalation_url("escalate", incident)})
-        if incident_perms.is_incident_manager(user) and (incident.is_open or incident.is_major):
+        if incident_perms.is_incident_manager(user) and incident.is_open:
             label = "Clear major status" if incident.is_major else "Declare major incident"
             actions.append({"label": label, "url": self._escalation_url("major", incident)})
         if incident_perms.can_send_status_update(user):
@@ -600,6 +687,9 @@ class EscalationIncidentAdmin(IncidentAdminBase):
             "reason": "(the reason given)",
             "level": step.level if step else 1,
             "step": step,
+            # the caller's links are made when the request is sent; a preview never holds a working one
+            "confirm_url": "(the caller's signed Confirm it's fixed link)",
+            "not_fixed_url": "(the caller's signed It's not fixed link)",
         }
         # As its readers would get it: internal work notes only in staff templates, and only for a user
         # who may read them.

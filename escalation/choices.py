@@ -80,3 +80,33 @@ class Job(models.TextChoices):
     """A periodic job that records a heartbeat (`Heartbeat`) each time it succeeds."""
 
     ESCALATION_SWEEP = "escalation_sweep", "Escalation sweep"
+
+
+class Moment(models.TextChoices):
+    """When a message rule sends its template (seed 5.2: each communication at its moment)."""
+
+    CLASSIFIED = "classified", "When the incident is classified"
+    STATUS_UPDATE_DUE = "status_update_due", "While open, every interval (status-update reminder)"
+    CLOSED = "closed", "When the incident is closed"
+    REVIEW_FINAL = "review_final", "When the major-incident review is marked final"
+
+
+class Audience(models.TextChoices):
+    """Who a message rule writes to. The first three are outside the support roles: they never read
+    internal work notes or links into the admin."""
+
+    STAKEHOLDERS = "stakeholders", "The service's stakeholders"
+    CALLER = "caller", "The caller (the person affected)"
+    REPORTER = "reporter", "The reporter (who logged it)"
+    OPERATIONS = "operations", "Operations Team"
+    INCIDENT_MANAGERS = "incident_managers", "Incident Managers"
+    INCIDENT_MANAGER = "incident_manager", "The incident's Incident Manager (else the one on duty)"
+    ASSIGNEE = "assignee", "The assignee"
+
+
+OUTSIDE_AUDIENCES = (Audience.STAKEHOLDERS, Audience.CALLER, Audience.REPORTER)
+
+
+class Delivery(models.TextChoices):
+    IMMEDIATE = "immediate", "At once"
+    DIGEST = "digest", "Collected in the hourly digest"

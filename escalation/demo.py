@@ -10,8 +10,9 @@ from incidents.choices import OPEN_STATES, Tier
 
 from .choices import DeliveryStatus, RotationKind
 from .models import IncidentEscalation, Notification, Rotation, RotationMember
-from .services import fire_due
-from .services.major import REMINDER_EVERY
+from .services import fire_due, send_incident_digests
+from .services.message_rules import reminder_interval
+from .services.moments import due_reminders_q
 
 HISTORY_DAYS = 400  # the demo replays about six months; the rota starts before that
 
@@ -78,8 +79,9 @@ def settle_demo_history(*, history_before) -> None:
     - Each escalation step still due is fired at the moment it fell due (`fire_due_on_time`); the
       incident's timeline then reads as in real life, not as a heap of escalations at the moment the demo
       was loaded.
-    - An open major incident's half-hourly status-update reminders count as sent (they are not recorded one
-      by one): the next one falls due on the same half-hour as if they had been.
+    - An open incident's status-update reminders (every interval of its severity's rule) count as sent
+      (they are not recorded one by one): the next one falls due as if they had been.
+    - What waited for the hourly digest goes into one last digest.
     - Every message of the history stays on record, unsent: it would reach nobody in time, and a demo must
       not flood the mail log on its first start.
     """
@@ -87,12 +89,14 @@ def settle_demo_history(*, history_before) -> None:
         return
     end = timezone.now()
     fire_due_on_time(until=end)
-    for record in IncidentEscalation.objects.filter(
-        incident__is_major=True, incident__state__in=OPEN_STATES, last_reminder_at__lte=end - REMINDER_EVERY
-    ):
-        missed = (end - record.last_reminder_at) // REMINDER_EVERY
-        record.last_reminder_at += missed * REMINDER_EVERY
+    for record in IncidentEscalation.objects.filter(due_reminders_q(end)).select_related("incident"):
+        interval = reminder_interval(record.incident)
+        if interval is None or record.incident.state not in OPEN_STATES:
+            continue
+        missed = (end - record.last_reminder_at) // interval
+        record.last_reminder_at += missed * interval
         record.save(update_fields=["last_reminder_at"])
+    send_incident_digests(now=end)
     Notification.objects.filter(status=DeliveryStatus.PENDING, created_at__lte=end).update(
         status=DeliveryStatus.SKIPPED, last_error="replayed demo history"
     )

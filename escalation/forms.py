@@ -9,11 +9,12 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from incidents.choices import Severity, Tier
-from incidents.forms import HumanDurationField
+from incidents.forms import HumanDurationField, ServiceModelForm
 
 from . import services
-from .choices import WebhookEvent
-from .models import EscalationStep, Rotation, Webhook
+from .choices import Audience, WebhookEvent
+from .models import EscalationStep, MessageRule, Rotation, Webhook
+from .services.message_rules import RULE_FIELDS
 from .services.policies import STEP_FIELDS, steps_count_errors
 
 
@@ -104,7 +105,7 @@ class MajorForm(forms.Form):
 class StatusUpdateForm(forms.Form):
     message = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 6, "cols": 80}),
-        help_text="Sent to the service's stakeholders and the reporter as a Status Update.",
+        help_text="Sent to the service's stakeholders and the caller as a Status Update.",
     )
 
 
@@ -140,3 +141,33 @@ class WebhookForm(forms.ModelForm):
             hook.save()
             self.save_m2m()
         return hook
+
+
+class MessageRuleForm(ServiceModelForm):
+    """A message rule, saved by `services.message_rule_save`; what is wrong with a combination is said on the
+    field concerned, in the words of `services.rule_errors`."""
+
+    audiences = forms.MultipleChoiceField(
+        choices=Audience.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Stakeholders, the caller and the reporter never read internal notes or admin links.",
+    )
+
+    class Meta:
+        model = MessageRule
+        fields = RULE_FIELDS
+        field_classes = {"interval": HumanDurationField}  # "30 min", "1 h"
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            rule = None if self.instance._state.adding else self.instance
+            for field, messages in services.rule_errors(cleaned, rule=rule).items():
+                self.add_error(field if field in self.fields else None, messages)
+        return cleaned
+
+    def save_through_service(self):
+        values = {name: self.cleaned_data[name] for name in RULE_FIELDS}
+        rule = None if self.instance._state.adding else MessageRule.objects.get(pk=self.instance.pk)
+        return services.message_rule_save(user=self.user, rule=rule, **values)

@@ -22,10 +22,12 @@ from incidents.models import Incident
 from .choices import (
     Channel,
     Clock,
+    Delivery,
     DeliveryStatus,
     EventKind,
     Job,
     Level,
+    Moment,
     OnCallTarget,
     RotationKind,
     Template,
@@ -95,16 +97,12 @@ class EscalationStep(models.Model):
         """When this step fires for the incident, or None when its clock has no target yet.
 
         Both clocks start at logging; the resolution clock is pushed back by the time spent on hold
-        (`incidents.clocks`)."""
-        if self.clock == Clock.RESPONSE:
-            target, paused = clocks.response_target(incident), timedelta()
-        else:
-            target, paused = clocks.resolution_target(incident), timedelta(seconds=incident.on_hold_seconds)
+        (`incidents.clocks.elapsed_at`)."""
+        target = clocks.clock_target(incident, self.clock)
         if target is None:
             return None
-        if self.offset is not None:
-            return incident.created_at + self.offset + paused
-        return incident.created_at + target * self.percent / 100 + paused
+        elapsed = self.offset if self.offset is not None else target * self.percent / 100
+        return clocks.elapsed_at(incident, self.clock, elapsed)
 
 
 class IncidentEscalation(models.Model):
@@ -294,3 +292,91 @@ class Heartbeat(models.Model):
 
     def __str__(self):
         return f"{self.get_name_display()}: last success {self.last_success_at:%Y-%m-%d %H:%M:%S}"
+
+
+class MessageRule(models.Model):
+    """Who receives which communication template at which moment of an incident of one severity (seed 5.2:
+    Incident Notification, Status Update, Resolution Notice, Post-Incident Summary). Incident Managers edit
+    the rules in the admin through `escalation.services.message_rule_save`; the defaults follow the
+    process document (`escalation.reference_data.DEFAULT_MESSAGE_RULES`)."""
+
+    severity = models.CharField(max_length=2, choices=Severity.choices)
+    moment = models.CharField(max_length=20, choices=Moment.choices)
+    template = models.CharField(max_length=32, choices=Template.choices)
+    audiences = models.JSONField(default=list, blank=True, help_text="Who receives it (`Audience` values).")
+    delivery = models.CharField(
+        max_length=10,
+        choices=Delivery.choices,
+        default=Delivery.IMMEDIATE,
+        help_text="The Incident Notification may wait for the hourly digest (one message per recipient).",
+    )
+    interval = models.DurationField(
+        null=True, blank=True, help_text="Status-update reminders: how often while the incident is open."
+    )
+    is_active = models.BooleanField("active", default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["severity", "moment", "template"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["severity", "moment", "template"],
+                name="message_rule_once",
+                violation_error_message="There is already a rule for this severity, moment and template.",
+            ),
+            models.CheckConstraint(
+                condition=Q(moment=Moment.STATUS_UPDATE_DUE, interval__isnull=False)
+                | (~Q(moment=Moment.STATUS_UPDATE_DUE) & Q(interval__isnull=True)),
+                name="message_rule_interval_for_reminders",
+                violation_error_message="A status-update reminder repeats every interval; no other rule has one.",
+            ),
+            models.CheckConstraint(
+                condition=Q(delivery=Delivery.IMMEDIATE) | Q(moment=Moment.CLASSIFIED),
+                name="message_rule_digest_when_classified",
+                violation_error_message="Only the Incident Notification at classification waits for the digest.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.severity} {self.get_moment_display().lower()}: {self.get_template_display()}"
+
+
+class DigestItem(models.Model):
+    """An Incident Notification waiting for the hourly digest: one row per incident and recipient, written in
+    the classification's transaction, so a worker that is down delays the digest but loses nothing. The
+    digest task sends each recipient one message listing their incidents and settles the rows."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="digest_items")
+    recipient = models.CharField(max_length=254, help_text="An e-mail address.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="The account the address belongs to; empty for a stakeholder address.",
+    )
+    template = models.CharField(
+        max_length=32, choices=Template.choices, default=Template.INCIDENT_NOTIFICATION
+    )
+    queued_at = models.DateTimeField(default=timezone.now)
+    settled_at = models.DateTimeField(
+        null=True, blank=True, help_text="Sent in a digest, or dropped (the recipient may no longer see it)."
+    )
+    notification = models.ForeignKey(
+        Notification, null=True, blank=True, on_delete=models.SET_NULL, related_name="digest_items"
+    )
+
+    class Meta:
+        ordering = ["queued_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "recipient", "template"], name="digest_item_once")
+        ]
+        indexes = [
+            models.Index(
+                fields=["recipient"], condition=Q(settled_at__isnull=True), name="digest_item_pending"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.incident.number} → {self.recipient}"

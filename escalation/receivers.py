@@ -29,8 +29,7 @@ def on_transition(sender, incident, transition, from_state, user, **kwargs):
                 reason=f"{incident.severity} {incident.category} incident",
                 automatic=True,
             )
-        elif incident.severity in ("S1", "S2") or incident.is_major:
-            services.send_incident_notification(incident=incident)
+        services.on_classified(incident=incident)  # the message rules say who is told, and when
     elif transition == "resolve":
         services.on_resolved(incident=incident)
     elif transition == "close":
@@ -60,4 +59,7 @@ def on_demo_data_loaded(sender, users, history_before, **kwargs):
 
 @receiver(incident_created, dispatch_uid="escalation.on_created")
 def on_created(sender, incident, user, **kwargs):
+    # Logging starts the provisional severity's clocks: schedule its escalation and tell the first line.
+    services.reschedule(incident=incident)
     services.emit_webhook_event(incident=incident, event=WebhookEvent.CREATED)
+    services.announce_new_incident(incident=incident, user=user)

@@ -36,7 +36,14 @@ def sweep():
 
 @shared_task(acks_late=True)
 def major_incident_reminders():
-    return services.send_major_reminders()
+    """Every minute: status-update reminders whose interval ran out (the name predates per-severity rules)."""
+    return services.send_status_update_reminders()
+
+
+@shared_task(acks_late=True)
+def incident_digest():
+    """Every hour: the Incident Notifications collected for the digest, one message per recipient."""
+    return services.send_incident_digests()
 
 
 @shared_task(acks_late=True)

@@ -326,8 +326,13 @@ def _url(value, path: str, errors: _Errors) -> str:
     """The link back to the alert. Any http(s) URL with a host counts (Prometheus' own URLs are often
     `http://prometheus:9090/...`, a host name without a dot); anything else is not linked, but never
     costs the alert itself."""
-    url = _text(value, path, errors, max_length=URL_LENGTH)
-    if not url:
+    return web_link(_text(value, path, errors, max_length=URL_LENGTH))
+
+
+def web_link(url: str) -> str:
+    """`url` when it is an http(s) URL with a host, else "": what monitoring sends is linked (in the admin,
+    in pages) only then, never as `javascript:` or a relative path."""
+    if not url or not isinstance(url, str):
         return ""
     try:
         parts = urlsplit(url)

@@ -25,8 +25,18 @@ from django.utils import timezone
 
 from . import limits, services
 from .alert_formats import MAX_PAYLOAD_BYTES, ReceivedAlert, parse_payload
-from .choices import AlertAction, AlertStatus, EventKind, Level, PayloadStatus, ResolutionCode, Source, State
-from .exceptions import Conflict, PayloadTooLarge, PermissionDenied, ValidationError
+from .choices import (
+    AlertAction,
+    AlertStatus,
+    EventKind,
+    Level,
+    PayloadStatus,
+    ResolutionCode,
+    Source,
+    State,
+    category_of,
+)
+from .exceptions import Conflict, PayloadTooLarge, PermissionDenied, RequiredStepsOpen, ValidationError
 from .models import AlertPayload, AlertSource, Incident, IncidentAlert, Service
 from .models.alerts import hash_token
 
@@ -208,9 +218,16 @@ def _raise_incident(source, account, alert: ReceivedAlert, count: int, now: date
             title=alert.title,
             description=_description(alert),
             service=service,
-            incident_type=source.default_incident_type,
+            # The type classification keeps: the source's, when it is one of the source's category.
+            incident_type=source.default_incident_type
+            if category_of(source.default_incident_type) == source.default_category
+            else "",
             source=Source.MONITORING,
             detected_at=_detected_at(alert, now, service),
+            # Classified below in this transaction: logging already knows what it announces.
+            category=source.default_category,
+            urgency=urgency,
+            impact=impact,
         )
         IncidentAlert.objects.create(
             incident=incident,
@@ -325,9 +342,10 @@ def _recover(source, account, alert: ReceivedAlert, count: int, now: datetime) -
 
 def _auto_resolve(source, account, incident: Incident) -> bool:
     """Resolve with code `fixed`. Resolution starts from investigating, so a classified incident is taken
-    into investigation first (by its assignee if it has one, else the source's account); that counts as
-    the first response, which is still late if its due time has passed. Logged and on-hold incidents stay
-    for a human. Both steps or neither; a human acting at the same moment wins."""
+    into investigation first (by its assignee if it has one, else the source's account). Neither step is a
+    first response (the account is a system account): an incident resolved before any person answered it
+    is self-healed, which the KPIs count on their own line. Logged and on-hold incidents stay for a human.
+    Both steps or neither; a human acting at the same moment wins."""
     notes = f"Resolved automatically: monitoring ({source.name}) reports recovery."
     try:
         with transaction.atomic():
@@ -341,7 +359,19 @@ def _auto_resolve(source, account, incident: Incident) -> bool:
             if incident.state != State.INVESTIGATING:
                 return False
             services.incident_resolve(incident=incident, user=account, code=ResolutionCode.FIXED, notes=notes)
-    except (Conflict, PermissionDenied, ValidationError) as exc:
+    except (RequiredStepsOpen, ValidationError) as exc:
+        # What only a person can do (required runbook steps, such as preserving evidence): the timeline
+        # says why the recovery did not resolve it.
+        reason = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        services.timeline_record(
+            incident=incident,
+            kind=EventKind.MONITORING,
+            user=account,
+            note=f"Not resolved automatically: {reason}",
+            data={"source": source.slug, "auto_resolve": "left for a person"},
+        )
+        return False
+    except (Conflict, PermissionDenied) as exc:
         logger.info("Auto-resolve of %s left for a human: %s", incident.number, exc)
         return False
     return True

@@ -11,13 +11,75 @@ class Category(models.TextChoices):
 
 
 class IncidentType(models.TextChoices):
+    """Seed 2.2 "Incident Categories": the examples of each category as types, and an "other" per category.
+    Each type belongs to one category (`TYPE_CATEGORY`)."""
+
     HOST_FAILURE = "host_failure", "Host failure"
     NETWORK_OUTAGE = "network_outage", "Network outage"
+    INFRASTRUCTURE_OTHER = "infrastructure_other", "Other infrastructure incident"
     DATABASE_UNAVAILABLE = "database_unavailable", "Database unavailability"
-    SECURITY_BREACH = "security_breach", "Security breach"
-    SDR_FEED_FAILURE = "sdr_feed_failure", "SDR/feed failure"
     APPLICATION_ERROR = "application_error", "Application error"
-    OTHER = "other", "Other"
+    APPLICATION_OTHER = "application_other", "Other application incident"
+    UNAUTHORIZED_ACCESS = "unauthorized_access", "Unauthorized access"
+    MALWARE = "malware", "Malware"
+    SECURITY_OTHER = "security_other", "Other security incident"
+    SDR_FAILURE = "sdr_failure", "SDR failure"
+    FEED_ISSUE = "feed_issue", "Feed issue"
+    OBSERVATORY_OTHER = "observatory_other", "Other observatory incident"
+
+
+# Seed 2.2: Infrastructure "Host failure, network outage"; Application "Database unavailability, application
+# error"; Security "Unauthorized access, malware"; Observatory "SDR failure, feed issues".
+TYPE_CATEGORY = {
+    IncidentType.HOST_FAILURE: Category.INFRASTRUCTURE,
+    IncidentType.NETWORK_OUTAGE: Category.INFRASTRUCTURE,
+    IncidentType.INFRASTRUCTURE_OTHER: Category.INFRASTRUCTURE,
+    IncidentType.DATABASE_UNAVAILABLE: Category.APPLICATION,
+    IncidentType.APPLICATION_ERROR: Category.APPLICATION,
+    IncidentType.APPLICATION_OTHER: Category.APPLICATION,
+    IncidentType.UNAUTHORIZED_ACCESS: Category.SECURITY,
+    IncidentType.MALWARE: Category.SECURITY,
+    IncidentType.SECURITY_OTHER: Category.SECURITY,
+    IncidentType.SDR_FAILURE: Category.OBSERVATORY,
+    IncidentType.FEED_ISSUE: Category.OBSERVATORY,
+    IncidentType.OBSERVATORY_OTHER: Category.OBSERVATORY,
+}
+OTHER_TYPES = {
+    Category.INFRASTRUCTURE: IncidentType.INFRASTRUCTURE_OTHER,
+    Category.APPLICATION: IncidentType.APPLICATION_OTHER,
+    Category.SECURITY: IncidentType.SECURITY_OTHER,
+    Category.OBSERVATORY: IncidentType.OBSERVATORY_OTHER,
+}
+# Values of the types before each category had its own (exports and imports written then).
+LEGACY_INCIDENT_TYPES = {
+    "security_breach": IncidentType.UNAUTHORIZED_ACCESS,
+    "sdr_feed_failure": IncidentType.SDR_FAILURE,
+}
+LEGACY_OTHER_TYPE = "other"  # became the "other" of the incident's category
+
+
+def current_type(value: str, *, category: str = "") -> str:
+    """A type as written before each category had its own types ("security_breach", "other") in today's
+    values; any other value is returned as it is."""
+    key = value.strip().lower()
+    if key == LEGACY_OTHER_TYPE:
+        return OTHER_TYPES.get(category.strip().lower(), "")
+    return LEGACY_INCIDENT_TYPES.get(key, value)
+
+
+def types_of(category: str) -> list[IncidentType]:
+    """The types of one category, in the order of `IncidentType`."""
+    return [t for t, c in TYPE_CATEGORY.items() if c == category]
+
+
+def category_of(incident_type: str) -> Category | None:
+    """The category a type belongs to; None for a blank or unknown type."""
+    return TYPE_CATEGORY.get(incident_type)
+
+
+def types_by_category() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The type choices grouped by category (option groups of a select)."""
+    return [(category.label, [(t.value, t.label) for t in types_of(category)]) for category in Category]
 
 
 class Source(models.TextChoices):

@@ -4,9 +4,13 @@ The one home of these rules; the model's properties, its queryset, the admin's b
 and the reports ask here. Each rule has its Python form (on one incident) and its database form (a `Q` or an
 expression over many) side by side, and `tests/incidents/test_clocks.py` checks that they agree.
 
-- Both clocks start at logging; an incident has them once it is classified (`Incident.set_sla_clocks` sets
-  the due times then). Before that, and once closed or cancelled, no clock runs.
-- The **response** clock runs until the first response (the first move into investigating).
+- Both clocks start at logging and run from then: logging gives every incident a provisional severity and
+  its targets (`incidents.services.incident_create`), classification replaces them, and the due times are
+  always counted from logging (`due_times`, which `Incident.set_sla_clocks` applies). Once closed or
+  cancelled no clock runs. (A record imported without due times, or of a severity without an SLA
+  policy, has no clock.)
+- The **response** clock runs until the first response (a person's first move into investigating; what a
+  system account does never counts, `permissions.is_system_account`).
 - The **resolution** clock runs until resolution. It stands still on hold: resuming moves its due time
   later by the time spent on hold, so on hold the time left is what was left when the hold began.
 - The clock that matters now is the response clock until the first response, then the resolution clock.
@@ -26,7 +30,7 @@ from django.utils import timezone
 from .choices import Clock, State
 
 # States in which each clock runs (given its due time is set and its event has not happened). A logged
-# incident has no due times unless an import gave it some; the rules then treat it as classified.
+# incident runs on the targets of its provisional severity until classification sets the real ones.
 RESPONSE_RUNNING = (State.LOGGED, State.CLASSIFIED)
 RESOLUTION_RUNNING = (State.LOGGED, State.CLASSIFIED, State.INVESTIGATING)
 PAUSED = (State.ON_HOLD,)
@@ -77,7 +81,7 @@ def resolution_running_q(prefix: str = "") -> Q:
 
 def running_clock(incident) -> Clock | None:
     """The clock that matters now: response until the first response, then resolution; None on hold (the
-    resolution clock is paused), before classification and once resolved, closed or cancelled."""
+    resolution clock is paused), without due times and once resolved, closed or cancelled."""
     if response_running(incident):
         return Clock.RESPONSE
     if resolution_running(incident):
@@ -112,6 +116,27 @@ def running_due_before_q(moment: datetime) -> Q:
 
 
 # --- due times and time left ----------------------------------------------------------------------------
+
+
+def due_times(
+    *, logged_at: datetime, response_target: timedelta, resolution_target: timedelta, on_hold_seconds: int = 0
+) -> tuple[datetime, datetime]:
+    """(response due, resolution due) of targets counted from logging, whenever they are set (at logging
+    from the provisional severity, at each classification, on resuming); the resolution's also carries the
+    time spent on hold."""
+    return logged_at + response_target, logged_at + resolution_target + timedelta(seconds=on_hold_seconds)
+
+
+def elapsed_at(incident, clock: Clock, elapsed: timedelta) -> datetime:
+    """When `clock` of the incident will have run for `elapsed` (escalation steps at an offset or a share
+    of the target): counted from logging; the resolution clock's time on hold so far does not count."""
+    paused = timedelta(seconds=incident.on_hold_seconds) if clock == Clock.RESOLUTION else timedelta()
+    return incident.created_at + elapsed + paused
+
+
+def clock_target(incident, clock: Clock) -> timedelta | None:
+    """The target `clock` was set from (None before it has one)."""
+    return response_target(incident) if clock == Clock.RESPONSE else resolution_target(incident)
 
 
 def response_target(incident) -> timedelta | None:
@@ -195,7 +220,7 @@ def resolution_breached_q(now: datetime) -> Q:
 class Phase:
     """What a clock reading says (`ClockReading.phase`)."""
 
-    NONE = "none"  # not classified
+    NONE = "none"  # no due times (an imported record without them)
     CANCELLED = "cancelled"
     RUNNING = "running"  # in time, more than AMBER_SHARE of the target left
     DUE_SOON = "due_soon"  # in time, less left

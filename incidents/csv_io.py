@@ -26,6 +26,7 @@ from simple_history.utils import bulk_create_with_history
 from . import limits
 from .choices import (
     Category,
+    ClosedBy,
     EventKind,
     IncidentType,
     Level,
@@ -35,13 +36,14 @@ from .choices import (
     State,
     Tier,
     Visibility,
+    current_type,
 )
 from .exceptions import Conflict, PermissionDenied, ValidationError
 from .models import Incident, NumberSequence, Service, TimelineEvent
 from .output_safety import csv_cell, csv_cell_restore
 from .rules import severity_for
 from .selectors import visible_incidents
-from .services import next_number
+from .services import clean_caller, next_number
 
 User = get_user_model()
 
@@ -69,7 +71,12 @@ COLUMNS = (
     "closed_at",
     "reopen_count",
     "resolution_code",
+    "caller",
+    "caller_name",
+    "caller_email",
 )
+# Columns a file may leave out (files written before they existed): their cells are then blank.
+OPTIONAL_COLUMNS = ("caller", "caller_name", "caller_email")
 TIMESTAMPS = (
     "detected_at",
     "created_at",
@@ -182,7 +189,11 @@ def _midnight(day: date, zone) -> datetime:
 def _stored_rows(queryset) -> Iterator[dict]:
     """The incidents as dicts keyed by column; `values()` joins service and assignee in the same query."""
     username = User.USERNAME_FIELD
-    sources = {"service": "service__slug", "assignee": f"assignee__{username}"}
+    sources = {
+        "service": "service__slug",
+        "assignee": f"assignee__{username}",
+        "caller": f"caller__{username}",
+    }
     names = [sources.get(column, column) for column in COLUMNS]
     for values in queryset.values_list(*names).iterator(chunk_size=2000):
         yield dict(zip(COLUMNS, values, strict=True))
@@ -266,6 +277,7 @@ def _import(stream, *, user, create_services: bool, dry_run: bool) -> ImportResu
     _check_numbers_unique(cleaned, errors)
     services = _resolve_services(cleaned, errors, create_services=create_services)
     users = _resolve_users(cleaned, errors)
+    _check_callers(cleaned, users, errors)
     stored = _stored_by_number(cleaned)
     _check_in_service(cleaned, services, stored, errors)
     if errors:
@@ -345,7 +357,8 @@ def _read(stream, errors: list[RowError]) -> list[tuple[int, dict]]:
                     RowError(row, "row", f"Has {len(record)} cells; the header has {len(header)} columns.")
                 )
                 continue
-            rows.append((row, dict(zip(header, record, strict=True))))
+            cells = dict(zip(header, record, strict=True))
+            rows.append((row, {**dict.fromkeys(OPTIONAL_COLUMNS, ""), **cells}))
     except UnicodeDecodeError:
         errors.append(RowError(row + 1, "file", "Not UTF-8 text: is this really a CSV file?"))
     except csv.Error as exc:
@@ -357,7 +370,7 @@ def _read(stream, errors: list[RowError]) -> list[tuple[int, dict]]:
 
 def _check_header(header: list[str], errors: list[RowError]) -> bool:
     problems = []
-    missing = [c for c in COLUMNS if c not in header]
+    missing = [c for c in COLUMNS if c not in header and c not in OPTIONAL_COLUMNS]
     unknown = [c for c in dict.fromkeys(header) if c not in COLUMNS]
     repeated = sorted({c for c in header if header.count(c) > 1})
     if missing:
@@ -403,7 +416,12 @@ def _clean(raw: dict, row: int, errors: list[RowError]) -> dict:
     values["title"] = title
     values["service"] = text["service"] or None
     values["assignee"] = text["assignee"] or None
+    values["caller"] = text["caller"] or None
+    values["caller_name"] = text["caller_name"]
+    values["caller_email"] = text["caller_email"]
 
+    # An export from before seed 2.2's types ("security_breach", "other") imports with today's.
+    text["incident_type"] = current_type(text["incident_type"], category=text["category"])
     for column, choices in CHOICES.items():
         value = text[column]
         canonical = CANONICAL[column].get(value.lower())
@@ -574,12 +592,41 @@ def _resolve_services(cleaned, errors, *, create_services: bool) -> dict[str, Se
 
 def _resolve_users(cleaned, errors) -> dict[str, object]:
     field_name = User.USERNAME_FIELD
-    names = {values["assignee"] for values in cleaned.values() if values["assignee"]}
+    names = {values[c] for values in cleaned.values() for c in ("assignee", "caller") if values[c]}
     users = {getattr(u, field_name): u for u in User.objects.filter(**{f"{field_name}__in": names})}
     for row, values in cleaned.items():
-        if values["assignee"] and values["assignee"] not in users:
-            errors.append(RowError(row, "assignee", f"No user named '{values['assignee']}'."))
+        for column in ("assignee", "caller"):
+            if values[column] and values[column] not in users:
+                errors.append(RowError(row, column, f"No user named '{values[column]}'."))
     return users
+
+
+def _check_callers(cleaned, users, errors: list[RowError]) -> None:
+    """The caller of each row: an account by username (kept even when inactive now: the row is history), or
+    a contact by name and e-mail, checked as logging checks them (`services.clean_caller`, which links an
+    address belonging to an account)."""
+    for row, values in cleaned.items():
+        if values["caller"]:
+            if values["caller_name"] or values["caller_email"]:
+                errors.append(
+                    RowError(
+                        row, "caller", "Name the caller either by account or by name and e-mail, not both."
+                    )
+                )
+            continue
+        if not (values["caller_name"] or values["caller_email"]):
+            continue
+        problems: dict = {}
+        caller = clean_caller(
+            problems, caller_name=values["caller_name"], caller_email=values["caller_email"]
+        )
+        errors += [
+            RowError(row, field, message) for field, messages in problems.items() for message in messages
+        ]
+        if caller["caller"] is not None:
+            values["caller"] = caller["caller"].get_username()
+            users[values["caller"]] = caller["caller"]
+        values["caller_name"], values["caller_email"] = caller["caller_name"], caller["caller_email"]
 
 
 def _stored_by_number(cleaned) -> dict[str, dict]:
@@ -607,13 +654,22 @@ def _build(values: dict, *, services, users, now) -> Incident:
     # A new object may take its protected FSM state in the constructor: django-fsm only refuses to
     # assign the state of an instance that already has one.
     incident = Incident(
-        **{column: values[column] for column in COLUMNS if column not in ("number", "service", "assignee")},
+        **{
+            column: values[column]
+            for column in COLUMNS
+            if column not in ("number", "service", "assignee", "caller")
+        },
         number=values["number"] or next_number(SEQUENCE, PREFIX),
         service=services.get(values["service"]),
         assignee=users.get(values["assignee"]),
+        caller=users.get(values["caller"]),
     )
     if incident.state == State.ON_HOLD:
         incident.on_hold_since = now  # when the hold began is unknown; resuming needs a start
+    if incident.state == State.CLOSED:
+        incident.closed_by = ClosedBy.STAFF  # how records closed before the caller could confirm
+    # Only classification sets a real severity: a logged incident's (an export of one) is provisional.
+    incident.severity_provisional = incident.state == State.LOGGED and bool(incident.severity)
     return incident
 
 

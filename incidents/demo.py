@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import services
+from .caller_links import Answer, answer_token
 from .choices import (
     Category,
     HoldReason,
@@ -66,7 +67,7 @@ from .demo_catalogue import (
     placeholders,
 )
 from .exceptions import ValidationError
-from .models import ChecklistItem, Incident, Problem, ResponsePlan, Service, SlaPolicy
+from .models import ChecklistItem, Incident, Problem, ProcessSettings, ResponsePlan, Service, SlaPolicy
 from .rules import severity_for
 from .signals import demo_data_loaded, demo_staff_ready, demo_time_passed
 
@@ -133,10 +134,18 @@ def _state_quota(count: int, rng: random.Random) -> list[str]:
 class Planner:
     """Writes the plan (who does what, when) of each incident; `Loader` later replays it through services."""
 
-    def __init__(self, *, rng: random.Random, sla: dict, plan_sizes: dict):
+    def __init__(
+        self,
+        *,
+        rng: random.Random,
+        sla: dict,
+        plan_sizes: dict,
+        auto_close_after: timedelta = timedelta(days=5),
+    ):
         self.rng = rng
         self.sla = sla  # severity -> (response target, resolution target)
         self.plan_sizes = plan_sizes  # incident type -> number of runbook steps
+        self.auto_close_after = auto_close_after  # ProcessSettings: when an unanswered incident closes
 
     def story(self, target: str) -> Story:
         if target == State.CANCELLED:
@@ -170,7 +179,7 @@ class Planner:
                     "incident_type": scenario.incident_type,
                     "source": source,
                     "detected": detected,
-                    "reporter": reporter,
+                    "caller": reporter,
                 },
             )
         ]
@@ -236,7 +245,10 @@ class Planner:
         # resolution, perhaps a reopen, closure
         code = scenario.code if rng.random() < 0.85 else rng.choice(OTHER_CODES)
         resolution = scenario.resolution.format(**values)
-        ops.append(Op(work_end, "resolve", assignee, State.RESOLVED, {"code": code, "notes": resolution}))
+        # The investigation on record (S1 and S2 resolve only with it): what was seen, and what caused it.
+        investigation = {"diagnosis": description, "root_cause": resolution}
+        resolve = {"code": code, "notes": resolution, **investigation}
+        ops.append(Op(work_end, "resolve", assignee, State.RESOLVED, resolve))
         if rng.random() < 0.07:
             reopened = work_end + _hours(2, 40, rng)
             ops.append(
@@ -255,16 +267,48 @@ class Planner:
                     "resolve",
                     assignee,
                     State.RESOLVED,
-                    {"code": code, "notes": resolution + " Reapplied after the recurrence; stable since."},
+                    {
+                        "code": code,
+                        "notes": resolution + " Reapplied after the recurrence; stable since.",
+                        **investigation,
+                    },
                 )
             )
-        if reporter and rng.random() < 0.3:
-            closer, note = reporter, rng.choice(CLOSE_NOTES_REPORTER)
-        else:
-            closer, note = rng.choice(MANAGERS), rng.choice(CLOSE_NOTES_MANAGER)
-        ops.append(Op(work_end + _hours(1, 96, rng), "close", closer, State.CLOSED, {"note": note}))
+        ops.append(self._closure(reporter, work_end))
         story.ops = self._cut(ops, target)
         return story
+
+    def _closure(self, caller, resolved: timedelta) -> Op:
+        """How the story closes: the caller answers the Fix confirmation request's link, or confirms signed
+        in; or nobody answers and the incident closes itself when the answer period ends; or an Incident
+        Manager closes it with closure notes."""
+        rng = self.rng
+        answered = resolved + _hours(1, 96, rng)
+        if caller and rng.random() < 0.35:
+            if rng.random() < 0.6:
+                return Op(answered, "confirm", caller, State.CLOSED)
+            return Op(answered, "close", caller, State.CLOSED, {"note": rng.choice(CLOSE_NOTES_REPORTER)})
+        if rng.random() < 0.15:
+            return Op(resolved + self.auto_close_after + _minutes(1, 15, rng), "auto_close", "", State.CLOSED)
+        closure_notes = rng.choice(CLOSE_NOTES_MANAGER)
+        return Op(answered, "close", rng.choice(MANAGERS), State.CLOSED, {"closure_notes": closure_notes})
+
+    def ensure_every_closure(self, stories: list[Story]) -> None:
+        """At least one closed story of each way of closing the demo shows: the caller confirming through
+        the link, and the auto-close. Turns an Incident Manager's closure into the missing one."""
+        closed = [s for s in stories if s.target == State.CLOSED and s.ops[-1].kind == "close"]
+        kinds = {s.ops[-1].kind for s in stories if s.target == State.CLOSED}
+        if "confirm" not in kinds:
+            story = next((s for s in closed if s.ops[0].args.get("caller")), None)
+            if story is not None:
+                story.ops[-1] = Op(story.ops[-1].at, "confirm", story.ops[0].args["caller"], State.CLOSED)
+                closed.remove(story)
+        if "auto_close" not in kinds and closed:
+            story = closed[0]
+            resolved = max(op.at for op in story.ops if op.kind == "resolve")
+            story.ops[-1] = Op(
+                resolved + self.auto_close_after + timedelta(minutes=7), "auto_close", "", State.CLOSED
+            )
 
     def _hold(self, scenario, work, assignee, reporter, responded, work_end):
         """Put the work on hold part-way; everything planned after the hold moves later by its length.
@@ -399,7 +443,7 @@ class Planner:
                     "incident_type": scenario.incident_type,
                     "source": source,
                     "detected": timedelta(0),
-                    "reporter": rng.choice(RESEARCHERS) if source == Source.USER else None,
+                    "caller": rng.choice(RESEARCHERS) if source == Source.USER else None,
                 },
             ),
         ]
@@ -432,7 +476,7 @@ class Planner:
                 "incident_type": scenario.incident_type,
                 "source": Source.USER,
                 "detected": -_minutes(5, 60, rng),
-                "reporter": rng.choice(RESEARCHERS),
+                "caller": rng.choice(RESEARCHERS),
             },
         )
         linked = Op(_minutes(3, 15, rng), "update", desk, State.LOGGED, {"parent": True})
@@ -638,15 +682,17 @@ class Loader:
                 traveller.move_to(moment)
                 if incident is not None:
                     demo_time_passed.send(sender=Incident, incident=incident, now=moment)
-                incident = getattr(self, f"_{op.kind}")(incident, self.users[op.actor], story, **op.args)
+                actor = self.users[op.actor] if op.actor else None  # none: the process itself (auto-close)
+                incident = getattr(self, f"_{op.kind}")(incident, actor, story, **op.args)
         story.incident = incident
         return incident
 
-    def _create(self, incident, user, story, *, detected, reporter, service, **fields):
+    def _create(self, incident, user, story, *, detected, caller, service, **fields):
+        """The Service Desk logs a phoned-in report on the caller's behalf (the desk is the reporter)."""
         return services.incident_create(
             user=user,
             detected_at=story.created_at + detected if detected else None,
-            reporter=self.users[reporter] if reporter else None,
+            caller=self.users[caller] if caller else None,
             service=self.services[service],
             **fields,
         )
@@ -662,7 +708,11 @@ class Loader:
         return incident
 
     def _tick(self, incident, user, story):
-        item = ChecklistItem.objects.filter(incident=incident, done_at__isnull=True).order_by("order").first()
+        item = (
+            ChecklistItem.objects.filter(incident=incident, done_at__isnull=True, skipped_at__isnull=True)
+            .order_by("order")
+            .first()
+        )
         if item is not None:
             services.checklist_item_done(item=item, user=user)
         return incident
@@ -687,14 +737,24 @@ class Loader:
     def _resume(self, incident, user, story, *, note):
         return services.incident_resume(incident=incident, user=user, note=note)
 
-    def _resolve(self, incident, user, story, *, code, notes):
-        return services.incident_resolve(incident=incident, user=user, code=code, notes=notes)
+    def _resolve(self, incident, user, story, **inputs):
+        # Resolving waits for the required runbook steps: whoever resolves has done them by then.
+        for item in incident.checklist.filter(required=True, done_at=None, skipped_at=None):
+            services.checklist_item_done(item=item, user=user)
+        return services.incident_resolve(incident=incident, user=user, **inputs)
 
     def _reopen(self, incident, user, story, *, reason):
         return services.incident_reopen(incident=incident, user=user, reason=reason)
 
-    def _close(self, incident, user, story, *, note):
-        return services.incident_close(incident=incident, user=user, note=note)
+    def _close(self, incident, user, story, *, note="", closure_notes=""):
+        return services.incident_close(incident=incident, user=user, note=note, closure_notes=closure_notes)
+
+    def _confirm(self, incident, user, story):
+        """The caller presses *Confirm it's fixed* on the page the Fix confirmation request links to."""
+        return services.incident_caller_confirm(token=answer_token(incident, Answer.FIXED))
+
+    def _auto_close(self, incident, user, story):
+        return services.incident_auto_close(incident=incident)
 
     def _cancel(self, incident, user, story, *, reason):
         if story.parent is not None:
@@ -712,10 +772,13 @@ def plan_history(*, count: int, seed: int, now: datetime) -> list[Story]:
     plan_sizes = {
         plan.incident_type: len(plan.steps.all()) for plan in ResponsePlan.objects.prefetch_related("steps")
     }
-    planner = Planner(rng=rng, sla=sla, plan_sizes=plan_sizes)
+    planner = Planner(
+        rng=rng, sla=sla, plan_sizes=plan_sizes, auto_close_after=ProcessSettings.current().auto_close_after
+    )
     targets = _state_quota(count, rng)
     duplicates = targets.count(State.CANCELLED) // 3
     stories = [planner.story(t) for t in targets[: count - duplicates]]
+    planner.ensure_every_closure(stories)
     place(stories, now=now, rng=rng)
     parents = [s for s in stories if s.target == State.CLOSED and s.severity in (Severity.S1, Severity.S2)]
     parents = parents or [s for s in stories if s.target == State.CLOSED]

@@ -48,6 +48,7 @@ USERS = (
     DemoUser("director", "Dirk", "Director", Role.MANAGEMENT),
     DemoUser("security", "Sasha", "Security", Role.SECURITY_TEAM),
     DemoUser("ravi", "Ravi", "Menon", Role.SECURITY_TEAM),
+    DemoUser("ops", "Olga", "Olsen", Role.OPERATIONS),  # runs the lab's services; reads the weekly summary
     DemoUser("okafor", "Ngozi", "Okafor", None, is_staff=False, label="Reporter (researcher)"),
     DemoUser("lindqvist", "Johan", "Lindqvist", None, is_staff=False, label="Reporter (researcher)"),
     DemoUser("tanaka", "Mei", "Tanaka", None, is_staff=False, label="Reporter (observer)"),
@@ -146,8 +147,11 @@ class Scenario:
 
 INFRA, APP, SEC, OBS = Category.INFRASTRUCTURE, Category.APPLICATION, Category.SECURITY, Category.OBSERVATORY
 HOST, NET, DB = IncidentType.HOST_FAILURE, IncidentType.NETWORK_OUTAGE, IncidentType.DATABASE_UNAVAILABLE
-BREACH, SDR = IncidentType.SECURITY_BREACH, IncidentType.SDR_FEED_FAILURE
-APPERR, OTHER = IncidentType.APPLICATION_ERROR, IncidentType.OTHER
+APPERR, ACCESS = IncidentType.APPLICATION_ERROR, IncidentType.UNAUTHORIZED_ACCESS
+MALWARE, SDR, FEED = IncidentType.MALWARE, IncidentType.SDR_FAILURE, IncidentType.FEED_ISSUE
+INFRA_OTHER, SEC_OTHER = IncidentType.INFRASTRUCTURE_OTHER, IncidentType.SECURITY_OTHER
+OBS_OTHER = IncidentType.OBSERVATORY_OTHER
+OTHER = "other"  # the work notes and hold reasons of a type without its own
 MON, USR, OPS = Source.MONITORING, Source.USER, Source.OPERATIONS
 
 SCENARIOS = (
@@ -197,7 +201,7 @@ SCENARIOS = (
     Scenario(
         "pve-cluster",
         "vzdump backup of VM {vmid} stuck, lock held on {host}",
-        OTHER,
+        INFRA_OTHER,
         INFRA,
         ((L, M), (L, L)),
         "Nightly backup job did not finish; the VM is locked ('backup') and cannot be migrated.",
@@ -207,7 +211,7 @@ SCENARIOS = (
     Scenario(
         "pve-cluster",
         "Server room temperature alarm (CRAC unit 2)",
-        OTHER,
+        INFRA_OTHER,
         INFRA,
         ((H, H), (H, M)),
         "Inlet temperatures above 30 °C in racks A3-A5; CRAC unit 2 reports a compressor fault.",
@@ -243,7 +247,7 @@ SCENARIOS = (
     Scenario(
         "ceph",
         "Ceph pool 'vm-disks' {pct}% full",
-        OTHER,
+        INFRA_OTHER,
         INFRA,
         ((M, M), (H, M)),
         "The vm-disks pool passed the nearfull ratio; new VM disks will fail soon.",
@@ -263,7 +267,7 @@ SCENARIOS = (
     Scenario(
         "ceph",
         "Ceph PG {pg} inconsistent after deep-scrub",
-        OTHER,
+        INFRA_OTHER,
         INFRA,
         ((L, M), (L, L)),
         "Deep-scrub found an inconsistent object in PG {pg}.",
@@ -340,7 +344,7 @@ SCENARIOS = (
         "postgresql",
         "PostgreSQL replica lag {lag} min during nightly backup",
         DB,
-        INFRA,
+        APP,
         ((M, M), (M, H)),
         "pg-replica-1 is {lag} minutes behind; the portal shows stale observation schedules.",
         "Lag recovered after the backup finished; throttling tracked in the problem record.",
@@ -353,7 +357,7 @@ SCENARIOS = (
         "postgresql",
         "pg-main out of disk space (WAL archive)",
         DB,
-        INFRA,
+        APP,
         ((H, H),),
         "pg-main stopped accepting writes: WAL archive volume full after the archive target was down.",
         "Archive target fixed, archived WAL pruned, volume extended by 200 GB.",
@@ -363,7 +367,7 @@ SCENARIOS = (
         "postgresql",
         "Connection limit reached on pg-main",
         DB,
-        INFRA,
+        APP,
         ((H, M), (M, M)),
         "'too many clients already' errors from the portal and JupyterHub.",
         "A leaking notebook held 300 connections; killed, pgbouncer put in front of pg-main.",
@@ -373,7 +377,7 @@ SCENARIOS = (
         "postgresql",
         "Observation catalogue queries slow after autovacuum stalled",
         DB,
-        INFRA,
+        APP,
         ((M, L), (L, M)),
         "Catalogue searches take > 30 s; the main table is heavily bloated.",
         "Long-running idle transaction terminated; VACUUM (ANALYZE) run, queries back to 200 ms.",
@@ -383,7 +387,7 @@ SCENARIOS = (
         "postgresql",
         "Failover to pg-replica-1 after primary crash",
         DB,
-        INFRA,
+        APP,
         ((H, H),),
         "pg-main crashed (OOM killer); Patroni promoted pg-replica-1.",
         "Old primary rebuilt as replica; memory limits corrected.",
@@ -467,7 +471,7 @@ SCENARIOS = (
     Scenario(
         "identity-sso",
         "LDAP replication broken between ldap-1 and ldap-2",
-        OTHER,
+        INFRA_OTHER,
         INFRA,
         ((M, M),),
         "New accounts exist on ldap-1 only; syncrepl on ldap-2 stuck on an old contextCSN.",
@@ -499,7 +503,7 @@ SCENARIOS = (
     Scenario(
         "jupyterhub",
         "Shared /home quota full on compute nodes",
-        OTHER,
+        INFRA_OTHER,
         INFRA,
         ((H, M),),
         "Writes to /home fail for everyone; one user wrote 3 TB of intermediate FFT files.",
@@ -519,7 +523,7 @@ SCENARIOS = (
     Scenario(
         "jupyterhub",
         "Slurm queue stuck, jobs pending for hours",
-        OTHER,
+        INFRA_OTHER,
         INFRA,
         ((M, H), (M, M)),
         "All jobs pending with reason 'Resources' although nodes are idle.",
@@ -595,7 +599,7 @@ SCENARIOS = (
     Scenario(
         "antenna-feed",
         "Hydrogen-line feed LNA current out of range",
-        SDR,
+        FEED,
         OBS,
         ((H, M), (H, H)),
         "LNA bias current reads {ma} mA (nominal 60 mA); system temperature doubled.",
@@ -606,7 +610,7 @@ SCENARIOS = (
     Scenario(
         "antenna-feed",
         "Antenna drive stuck at elevation {el}°",
-        SDR,
+        FEED,
         OBS,
         ((H, H), (H, M)),
         "The dish stopped at {el}° elevation; the drive controller reports a motor overcurrent.",
@@ -616,7 +620,7 @@ SCENARIOS = (
     Scenario(
         "antenna-feed",
         "Azimuth encoder reading jumps by 0.5°",
-        SDR,
+        FEED,
         OBS,
         ((M, M),),
         "Pointing model fits fail; the azimuth encoder value jumps during slews.",
@@ -626,7 +630,7 @@ SCENARIOS = (
     Scenario(
         "antenna-feed",
         "Coax loss on the L-band feed up {db} dB",
-        SDR,
+        FEED,
         OBS,
         ((L, M), (M, L)),
         "Cal source measurements show {db} dB more loss than last month.",
@@ -636,7 +640,7 @@ SCENARIOS = (
     Scenario(
         "antenna-feed",
         "Weather station offline, no wind data for the drive interlock",
-        OTHER,
+        OBS_OTHER,
         OBS,
         ((M, M), (L, M)),
         "Without wind data the drive interlock keeps the dish stowed.",
@@ -668,7 +672,7 @@ SCENARIOS = (
     Scenario(
         "data-archive",
         "Observation archive ingest backlog of {files} files",
-        OTHER,
+        INFRA_OTHER,
         INFRA,
         ((M, M), (L, M)),
         "The ingest queue holds {files} files; new observations are not searchable.",
@@ -678,7 +682,7 @@ SCENARIOS = (
     Scenario(
         "data-archive",
         "Restore request from the archive taking more than 24 h",
-        OTHER,
+        INFRA_OTHER,
         INFRA,
         ((L, L), (L, M)),
         "A researcher's restore of a 2 TB observation set has not progressed since yesterday.",
@@ -690,7 +694,7 @@ SCENARIOS = (
     Scenario(
         "core-network",
         "Suspicious SSH logins on bastion",
-        BREACH,
+        ACCESS,
         SEC,
         ((H, H), (H, M)),
         "Successful logins to bastion.lab.example from an unknown address range at 03:00 for {account}.",
@@ -701,7 +705,7 @@ SCENARIOS = (
     Scenario(
         "identity-sso",
         "Brute-force attempts against the Keycloak admin console",
-        BREACH,
+        ACCESS,
         SEC,
         ((M, H), (M, M)),
         "Thousands of failed admin logins from a botnet; admin console reachable from the internet.",
@@ -712,7 +716,7 @@ SCENARIOS = (
     Scenario(
         "identity-sso",
         "Phishing e-mail targeting lab accounts reported",
-        BREACH,
+        SEC_OTHER,
         SEC,
         ((M, M), (H, M)),
         "Several users received a fake 'SSO password expiry' mail; one clicked the link.",
@@ -723,7 +727,7 @@ SCENARIOS = (
     Scenario(
         "jupyterhub",
         "Crypto-miner process found on gpu-{gpu}",
-        BREACH,
+        MALWARE,
         SEC,
         ((H, H),),
         "An 'xmrig' process runs at 100% GPU under a compromised user account.",
@@ -734,7 +738,7 @@ SCENARIOS = (
     Scenario(
         "pve-cluster",
         "Outdated OpenSSH flagged by vulnerability scan on {host}",
-        BREACH,
+        SEC_OTHER,
         SEC,
         ((L, M), (M, L)),
         "The monthly scan flags OpenSSH on {host} as vulnerable.",
@@ -745,7 +749,7 @@ SCENARIOS = (
     Scenario(
         "web-portal",
         "Portal admin token leaked in a public Git repository",
-        BREACH,
+        ACCESS,
         SEC,
         ((H, H), (H, M)),
         "Secret scanning found the portal's admin API token in a collaborator's public repository.",
@@ -775,17 +779,33 @@ WORK_NOTES = {
         "Dependent applications reconnect fine after the change.",
         "No data loss: last WAL segment archived before the event.",
     ),
-    BREACH: (
+    ACCESS: (
         "Evidence preserved: auth logs and a disk snapshot taken.",
         "Affected credentials revoked; sessions terminated.",
         "No sign of lateral movement in the bastion and LDAP logs.",
         "Timeline for the post-incident review started in the wiki.",
     ),
+    MALWARE: (
+        "Evidence preserved: memory dump and disk snapshot of the node taken.",
+        "Node isolated from the network; jobs drained to the other nodes.",
+        "Scanned the other compute nodes: clean.",
+        "Timeline for the post-incident review started in the wiki.",
+    ),
+    SEC_OTHER: (
+        "Evidence preserved: the mail headers and the scan report kept.",
+        "Exposure assessed with the Security Team: {detail}.",
+        "Timeline for the post-incident review started in the wiki.",
+    ),
     SDR: (
         "Acquisition host load checked: {detail}.",
-        "Spectrum checked with the cal source: {detail}.",
+        "Reference lock checked on the receiver: {detail}.",
         "Observation log annotated with the data gap.",
         "Receiver power-cycled remotely; watching the stream.",
+    ),
+    FEED: (
+        "Spectrum checked with the cal source: {detail}.",
+        "LNA bias current and feed cabling checked.",
+        "Observation log annotated with the data gap.",
         "On-site check of the cabling scheduled with the observatory staff.",
     ),
     APPERR: (
@@ -824,12 +844,15 @@ HOLD_REASONS = {
     HOST: (HoldReason.AWAITING_VENDOR, HoldReason.AWAITING_VENDOR, HoldReason.AWAITING_CHANGE),
     NET: (HoldReason.AWAITING_VENDOR, HoldReason.AWAITING_CHANGE),
     DB: (HoldReason.AWAITING_CHANGE, HoldReason.AWAITING_USER),
-    BREACH: (HoldReason.AWAITING_USER, HoldReason.AWAITING_CHANGE),
+    ACCESS: (HoldReason.AWAITING_USER, HoldReason.AWAITING_CHANGE),
+    MALWARE: (HoldReason.AWAITING_CHANGE,),
+    SEC_OTHER: (HoldReason.AWAITING_USER, HoldReason.AWAITING_CHANGE),
     SDR: (HoldReason.AWAITING_VENDOR, HoldReason.OTHER, HoldReason.OTHER),
+    FEED: (HoldReason.AWAITING_VENDOR, HoldReason.OTHER, HoldReason.OTHER),
     APPERR: (HoldReason.AWAITING_USER, HoldReason.AWAITING_CHANGE),
     OTHER: (HoldReason.AWAITING_USER, HoldReason.AWAITING_CHANGE, HoldReason.AWAITING_VENDOR),
 }
-HARDWARE_TYPES = (HOST, NET, SDR)
+HARDWARE_TYPES = (HOST, NET, SDR, FEED)
 HOLD_NOTES = {
     "rma": (
         "Vendor case {case} opened; waiting for the replacement part.",
@@ -861,10 +884,11 @@ REOPEN_REASONS = (
     "Still failing for some users.",
     "Same alarm again after the reboot.",
 )
+# Closure notes: the record's final documentation (staff close with them).
 CLOSE_NOTES_MANAGER = (
     "Confirmed with the service owner; closing.",
     "No recurrence in 48 h; closing.",
-    "",
+    "Fix verified on the service's dashboards; runbook steps and links complete.",
 )
 CLOSE_NOTES_REPORTER = ("Confirmed, works for me again. Thanks!", "All good on our side.")
 FALSE_ALARMS = (

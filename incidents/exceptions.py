@@ -2,13 +2,36 @@
 
 from django.core.exceptions import PermissionDenied, ValidationError
 
-__all__ = ["Conflict", "PayloadTooLarge", "PermissionDenied", "TransitionNotAllowed", "ValidationError"]
+__all__ = [
+    "Conflict",
+    "PayloadTooLarge",
+    "PermissionDenied",
+    "RequiredStepsOpen",
+    "TransitionNotAllowed",
+    "ValidationError",
+]
 
 
 class Conflict(Exception):
     """The request is valid but clashes with the incident's current situation (HTTP 409)."""
 
     code = "conflict"
+    data: dict = {}  # never mutated: what the API adds to the error body beside detail and code
+
+
+class RequiredStepsOpen(Conflict):
+    """Resolving waits for the required runbook steps that are neither done nor skipped (HTTP 409)."""
+
+    code = "required_steps_open"
+
+    def __init__(self, steps: list):
+        self.steps = steps
+        self.data = {"steps": [{"id": step.pk, "order": step.order, "text": step.text} for step in steps]}
+        names = "; ".join(f"{step.order}. {step.text}" for step in steps)
+        super().__init__(
+            f"Required runbook steps are neither done nor skipped with a reason: {names}. Do them, or skip "
+            "them with a reason, before resolving."
+        )
 
 
 class TransitionNotAllowed(Conflict):

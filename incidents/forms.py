@@ -7,6 +7,7 @@ the input, its `ValidationError` is put back on these forms' fields (`add_servic
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from django import forms
@@ -14,8 +15,9 @@ from django.conf import settings
 from django.contrib.admin.widgets import AdminRadioSelect
 from django.contrib.auth import get_user_model
 from django.db.models import Q
+from django.utils import timezone
 
-from . import hooks, limits, services
+from . import hooks, limits, selectors, services
 from . import permissions as perms
 from .choices import (
     TIER_GROUPS,
@@ -28,10 +30,12 @@ from .choices import (
     Severity,
     Tier,
     Visibility,
+    types_by_category,
+    types_of,
 )
 from .exceptions import PermissionDenied, ValidationError
 from .formatting import exact_duration, parse_human_duration
-from .models import Incident, Problem, Service, SlaPolicy
+from .models import AlertSource, Incident, Problem, ProcessSettings, Service, SlaPolicy
 from .rules import IMPACT_DESCRIPTIONS, URGENCY_DESCRIPTIONS
 
 User = get_user_model()
@@ -56,23 +60,6 @@ def add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
 def active_services(current: Service | None = None):
     """Retired services are not offered, except the one an incident already has."""
     return Service.objects.filter(Q(is_active=True) | Q(pk=getattr(current, "pk", None)))
-
-
-def investigators():
-    """Users who may take an incident into investigation (support tiers and Incident Managers)."""
-    can_investigate = Q(
-        groups__permissions__codename="investigate_incident",
-        groups__permissions__content_type__app_label="incidents",
-    ) | Q(
-        user_permissions__codename="investigate_incident",
-        user_permissions__content_type__app_label="incidents",
-    )
-    return (
-        User.objects.filter(is_active=True)
-        .filter(Q(is_superuser=True) | can_investigate)
-        .distinct()
-        .order_by("username")
-    )
 
 
 # Short names of the roles a picker shows beside a person: "Tier 2", "Security Team", "Incident Managers".
@@ -114,13 +101,22 @@ class AssigneeChoiceField(forms.ModelChoiceField):
         return " · ".join(parts)
 
 
+def group_types(field: forms.ChoiceField, *, blank: str) -> None:
+    """Offer the incident types grouped by category (seed 2.2), and tell `incidents/type_by_category.js`
+    which belong to which, so that choosing a category narrows the list."""
+    field.choices = [("", blank), *types_by_category()]
+    field.widget.attrs["data-types-by-category"] = json.dumps(
+        {category.value: [t.value for t in types_of(category)] for category in Category}
+    )
+
+
 def _described(descriptions: dict) -> list[tuple[str, str]]:
     return [(level.value, f"{level.label}: {descriptions[level]}") for level in Level]
 
 
 class UrgencyField(forms.ChoiceField):
     def __init__(self, **kwargs):
-        kwargs.setdefault("help_text", "How soon must it be fixed?")
+        kwargs.setdefault("help_text", "How soon must it be fixed? With the impact, it sets the severity.")
         super().__init__(
             choices=_described(URGENCY_DESCRIPTIONS),
             widget=AdminRadioSelect(attrs={"class": "radiolist"}),
@@ -130,12 +126,38 @@ class UrgencyField(forms.ChoiceField):
 
 class ImpactField(forms.ChoiceField):
     def __init__(self, **kwargs):
-        kwargs.setdefault("help_text", "How much is affected?")
+        kwargs.setdefault(
+            "help_text",
+            "How much of the service and its users is affected? With the urgency, it sets the severity.",
+        )
         super().__init__(
             choices=_described(IMPACT_DESCRIPTIONS),
             widget=AdminRadioSelect(attrs={"class": "radiolist"}),
             **kwargs,
         )
+
+
+class CallerChoiceField(forms.ModelChoiceField):
+    """A caller with an account: "Ana Ruiz (ana, ana@lab.example)"."""
+
+    def label_from_instance(self, user):
+        name = user.get_full_name()
+        detail = ", ".join(part for part in (user.get_username(), user.email) if part)
+        return f"{name} ({detail})" if name else detail
+
+
+def callers(*, user=None, current=None):
+    """Accounts `user` may name as an incident's caller: active people, not alert sources' system accounts,
+    and the current caller whatever they are now. Someone who does not see every tier's incidents (a
+    reporter, External Support) is offered only themselves: the lab's directory is not theirs to read."""
+    people = User.objects.filter(is_active=True).exclude(
+        pk__in=AlertSource.objects.exclude(account=None).values("account")
+    )
+    if user is not None and not user.has_perm("incidents.view_all_incidents"):
+        people = people.filter(pk=user.pk)
+    return User.objects.filter(Q(pk__in=people.values("pk")) | Q(pk=current)).order_by(
+        "first_name", "last_name", "username"
+    )
 
 
 # --- transitions -----------------------------------------------------------------------------------------
@@ -160,8 +182,9 @@ class TransitionForm(forms.Form):
 
 class ClassifyForm(TransitionForm):
     help_text = (
-        "Urgency and impact set the severity, and the severity the response and resolution due times; "
-        "the first classification adds the incident type's response plan as a checklist."
+        "Urgency and impact set the severity, and the severity the response and resolution due times; the "
+        "first classification adds the incident type's response plan as a checklist. Each type belongs to "
+        "one category."
     )
 
     category = forms.ChoiceField(choices=Category.choices)
@@ -171,7 +194,8 @@ class ClassifyForm(TransitionForm):
     incident_type = forms.ChoiceField(
         choices=IncidentType.choices,
         required=False,
-        help_text="Picks the response plan copied onto the incident as its checklist.",
+        help_text="One of the category's types; picks the response plan copied onto the incident as its "
+        "checklist. Left empty: the type logged, else the category's other.",
     )
     severity = forms.ChoiceField(
         label="Severity override",
@@ -182,9 +206,14 @@ class ClassifyForm(TransitionForm):
     severity_reason = forms.CharField(label="Reason for the override", widget=_text(2), required=False)
     note = forms.CharField(widget=_text(2), required=False)
 
+    class Media:
+        # the severity preview of the *Log incident* form, and the types of the category chosen
+        js = ("incidents/log_incident.js", "incidents/type_by_category.js")
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["service"].queryset = active_services(self.incident.service)
+        group_types(self.fields["incident_type"], blank="As logged, else the category's other")
         if not perms.can_override_severity(self.user):
             del self.fields["severity"], self.fields["severity_reason"]
 
@@ -208,7 +237,7 @@ class InvestigateForm(TransitionForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = investigators()
+        self.fields["assignee"].queryset = selectors.support_staff(user=self.user)
 
     def initial_for(self, incident, user):
         return {"assignee": user.pk}
@@ -228,19 +257,53 @@ class ResumeForm(TransitionForm):
 
 
 class ResolveForm(TransitionForm):
-    help_text = "Record the fix or workaround; the reporter sees these notes."
+    help_text = (
+        "Record the fix or workaround; the reporter sees these notes. The investigation goes on record too: "
+        "S1 and S2 incidents need a diagnosis and a root cause, and required runbook steps must be done or "
+        "skipped with a reason first."
+    )
 
     resolution_code = forms.ChoiceField(choices=ResolutionCode.choices)
     resolution_notes = forms.CharField(widget=_text(4))
+    diagnosis = forms.CharField(widget=_text(3), required=False, help_text="What the investigation found.")
+    root_cause = forms.CharField(widget=_text(3), required=False, help_text="Why it happened.")
+    workaround = forms.CharField(
+        widget=_text(2), required=False, help_text="How users get by, if the fix is not final."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.incident.severity in services.INVESTIGATION_REQUIRED_FOR:
+            for name in ("diagnosis", "root_cause"):
+                self.fields[name].help_text += f" Required for {self.incident.severity}."
+
+    def initial_for(self, incident, user):
+        return {field: getattr(incident, field) for field in services.INVESTIGATION_FIELDS}
 
     def service_kwargs(self):
-        return {"code": self.cleaned_data["resolution_code"], "notes": self.cleaned_data["resolution_notes"]}
+        return {
+            "code": self.cleaned_data["resolution_code"],
+            "notes": self.cleaned_data["resolution_notes"],
+            **{field: self.cleaned_data[field] for field in services.INVESTIGATION_FIELDS},
+        }
 
 
 class CloseForm(TransitionForm):
-    help_text = "Confirm the resolution and close the record."
+    help_text = (
+        "Staff: finalise the record; the closure notes are its final documentation. The caller: confirm that "
+        "the fix works. The caller and the stakeholders then get the Resolution Notice."
+    )
 
-    note = forms.CharField(widget=_text(2), required=False)
+    closure_notes = forms.CharField(
+        widget=_text(4), help_text="What was verified and what the record should keep (final documentation)."
+    )
+    note = forms.CharField(widget=_text(2), required=False, help_text="Optional; shown on the timeline.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not perms.is_staff_closer(self.user):  # the caller or reporter confirming the fix
+            del self.fields["closure_notes"]
+            self.fields["note"].label = "Anything to add?"
 
 
 class ReopenForm(TransitionForm):
@@ -265,6 +328,14 @@ TRANSITION_FORMS: dict[str, type[TransitionForm]] = {
     "reopen": ReopenForm,
     "cancel": CancelForm,
 }
+
+
+class ChecklistSkipForm(forms.Form):
+    """Why a runbook step is skipped (`services.checklist_item_skip`)."""
+
+    reason = forms.CharField(
+        widget=_text(3), help_text="Why the step does not apply here; kept on the step and the timeline."
+    )
 
 
 class CommentForm(forms.Form):
@@ -325,11 +396,20 @@ class IncidentForm(ServiceModelForm):
     """Logs an incident (`incident_create`) or edits its descriptive fields (`incident_update`)."""
 
     create_fields = ("title", "description", "service", "incident_type", "source", "detected_at")
+    caller_fields = services.CALLER_FIELDS
 
     class Meta:
         model = Incident
         fields = services.EDITABLE_FIELDS
-        field_classes = {"assignee": AssigneeChoiceField}
+        field_classes = {"assignee": AssigneeChoiceField, "caller": CallerChoiceField}
+        help_texts = {
+            "caller": "The person affected, when they have an account. For someone without one give a name "
+            "and e-mail instead. Logging your own incident, leave all three empty: you are the caller.",
+            "caller_email": "An account's address names that account.",
+        }
+
+    class Media:
+        js = ("incidents/type_by_category.js",)  # the types of the category chosen
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -337,18 +417,31 @@ class IncidentForm(ServiceModelForm):
         if "service" in self.fields:
             self.fields["service"].queryset = active_services(None if adding else self.instance.service)
         if "assignee" in self.fields:
-            # Only people who may work on it (the service refuses anyone else), and whoever has it now.
+            # The support staff as the user may know them (`selectors.support_staff`: not monitoring or
+            # administrator accounts; a vendor only themselves), and whoever has it now, by name.
+            staff = selectors.support_staff(user=self.user).values("pk")
             self.fields["assignee"].queryset = User.objects.filter(
-                Q(pk__in=investigators().values("pk")) | Q(pk=self.instance.assignee_id)
-            ).order_by("username")
+                Q(pk__in=staff) | Q(pk=self.instance.assignee_id)
+            ).order_by("first_name", "last_name", User.USERNAME_FIELD)
         if adding and "detected_at" in self.fields:
             self.fields["detected_at"].required = False
             self.fields["detected_at"].help_text = "When the fault was first noticed. Leave empty for now."
+        if "detected_at" in self.fields:  # typed in the user's own zone (`incidents.middleware`)
+            zone = timezone.get_current_timezone_name()
+            self.fields[
+                "detected_at"
+            ].help_text = f"{self.fields['detected_at'].help_text} Time zone: {zone}."
+        if "caller" in self.fields:
+            self.fields["caller"].queryset = callers(user=self.user, current=self.instance.caller_id)
+        if "incident_type" in self.fields:
+            blank = "Not known yet" if adding or not self.instance.category else "---------"
+            group_types(self.fields["incident_type"], blank=blank)
 
     def save_through_service(self):
         if self.instance._state.adding:
+            logged = (*self.create_fields, *self.caller_fields)
             return services.incident_create(
-                user=self.user, **{f: v for f, v in self.cleaned_data.items() if f in self.create_fields}
+                user=self.user, **{f: v for f, v in self.cleaned_data.items() if f in logged}
             )
         changed = {f: self.cleaned_data[f] for f in self.changed_data if f in services.EDITABLE_FIELDS}
         if not changed:
@@ -359,14 +452,16 @@ class IncidentForm(ServiceModelForm):
 class IncidentLogForm(IncidentForm):
     """The *Log incident* form: what `incident_create` takes and, for those who may classify, category,
     urgency and impact to classify in the same submit (`services.incident_log`). Nothing is pre-selected:
-    left empty, the incident waits to be classified."""
+    left empty, the incident waits to be classified with the default provisional severity; urgency and
+    impact without a category give it the provisional severity they mean instead."""
 
     classify_fields = services.CLASSIFICATION_FIELDS
 
     category = forms.ChoiceField(
         choices=[("", "Not yet: classify later"), *Category.choices],
         required=False,
-        help_text="Which part of the lab is affected. Give urgency and impact too to classify now.",
+        help_text="Which part of the lab is affected. Give urgency and impact too to classify now; urgency "
+        "and impact alone set a provisional severity until someone classifies it.",
     )
     urgency = UrgencyField(required=False)
     impact = ImpactField(required=False)
@@ -383,9 +478,13 @@ class IncidentLogForm(IncidentForm):
     def save_through_service(self):
         data = self.cleaned_data
         classification = {f: data[f] for f in self.classify_fields if data.get(f)}
+        levels = {}
+        if not data.get("category"):  # urgency and impact alone: the provisional severity, classified later
+            levels, classification = classification, {}
         return services.incident_log(
             user=self.user,
-            **{f: v for f, v in data.items() if f in self.create_fields},
+            **{f: v for f, v in data.items() if f in (*self.create_fields, *self.caller_fields)},
+            **levels,
             classification=classification or None,
         )
 
@@ -470,6 +569,26 @@ class SlaPolicyForm(ServiceModelForm):
             user=self.user,
             response_target=self.cleaned_data["response_target"],
             resolution_target=self.cleaned_data["resolution_target"],
+        )
+
+
+class ProcessSettingsForm(ServiceModelForm):
+    """The process's adjustable defaults, changed through `process_settings_update`."""
+
+    auto_close_after = HumanDurationField(
+        help_text="A resolved incident closes itself when the caller has not answered within this time, "
+        'for example "5 days".'
+    )
+
+    class Meta:
+        model = ProcessSettings
+        fields = ("provisional_severity", "auto_close_after")
+
+    def save_through_service(self):
+        return services.process_settings_update(
+            user=self.user,
+            provisional_severity=self.cleaned_data["provisional_severity"],
+            auto_close_after=self.cleaned_data["auto_close_after"],
         )
 
 

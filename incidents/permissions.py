@@ -2,7 +2,7 @@
 API's `transitions/` list and the services all ask the same question.
 
 Role permissions are ordinary Django permissions granted to the role groups by migration; the relational
-parts of the rules (the incident's tier, its reporter) are checked here.
+parts of the rules (the incident's tier, its caller or reporter) are checked here.
 """
 
 from dataclasses import dataclass
@@ -81,13 +81,15 @@ def can_resolve(incident, user) -> bool:
 
 
 def can_close(incident, user) -> bool:
-    """Incident Managers close; so may the reporter, confirming the fix."""
-    return _perm(user, "close_incident") or _is_reporter(incident, user)
+    """Incident Managers close (with closure notes); so may the person affected (`person_concerned`),
+    confirming the fix."""
+    return _perm(user, "close_incident") or _is_concerned(incident, user)
 
 
 def can_reopen(incident, user) -> bool:
-    """The reporter, the Service Desk or an Incident Manager may reopen a resolved incident."""
-    return _perm(user, "reopen_incident") or _is_reporter(incident, user)
+    """The person affected (`person_concerned`), the Service Desk or an Incident Manager may reopen a
+    resolved incident."""
+    return _perm(user, "reopen_incident") or _is_concerned(incident, user)
 
 
 def can_cancel(incident, user) -> bool:
@@ -98,14 +100,45 @@ def can_override_severity(user) -> bool:
     return _perm(user, "override_severity")
 
 
-def _is_reporter(incident, user) -> bool:
-    return bool(user and user.is_authenticated and user.is_active and incident.reporter_id == user.pk)
+def is_system_account(user) -> bool:
+    """An account an integration acts through, never a person: an alert source's `monitoring-<slug>`
+    (`AlertSource.account`, no password, no role). What it does is on the record under its name, but never
+    counts as a person's work: it is never an incident's first response (`Incident.investigate`)."""
+    if not (user and user.is_authenticated and user.pk):
+        return False
+    return hasattr(user, "alert_source")  # the reverse one-to-one; cached on the user once asked
+
+
+def person_concerned(incident):
+    """The person affected, who confirms the fix or says it did not hold besides the roles: the caller's
+    account; when nobody is named as caller, the reporter, unless they are staff who typed it in (they act
+    through their role, if at all). None for a caller without a login: they answer by the links."""
+    if incident.caller_id or incident.caller_email:
+        return incident.caller if incident.caller_id else None
+    reporter = incident.reporter if incident.reporter_id else None
+    return reporter if reporter is not None and not is_support_role(reporter) else None
+
+
+def _is_concerned(incident, user) -> bool:
+    """`person_concerned` asked about `user`, without loading anyone else."""
+    if not (user and user.is_authenticated and user.is_active):
+        return False
+    if incident.caller_id or incident.caller_email:
+        return incident.caller_id == user.pk
+    return incident.reporter_id == user.pk and not is_support_role(user)
+
+
+def is_staff_closer(user) -> bool:
+    """Who closes as staff (`ClosedBy.STAFF`, closure notes required), rather than as the person affected
+    confirming the fix."""
+    return _perm(user, "close_incident")
 
 
 @dataclass(frozen=True)
 class Actors:
     """Who a transition's permission rule lets act, as data for telling people who may act next
-    (`selectors.next_steps`): the roles holding `permission`, plus the incident's reporter when `reporter`;
+    (`selectors.next_steps`): the roles holding `permission`, plus the person affected (`person_concerned`:
+    the caller, else the reporter) when `reporter`;
     a `tier_bound` rule (holding and resuming) lets only the assignee and the teams of the incident's tier
     and of its assignee act, and Incident Managers always. `tests/incidents/test_next_steps.py` checks
     that this agrees with the rules above for every role and state."""

@@ -123,14 +123,30 @@ ROLE_PERMISSIONS = {
     ],
 }
 
-RESPONSE_PLANS = {
+
+@dataclass(frozen=True)
+class Step:
+    """A runbook step; a required one holds up resolving until it is done or skipped with a reason."""
+
+    text: str
+    required: bool = False
+
+
+def required(text: str) -> Step:
+    return Step(text, required=True)
+
+
+# A response plan per incident type (seed 5.1 "Incident Response Plans"; the types of seed 2.2). Steps are
+# required where the document names the procedure: VM migration for a host failure, containment (and the
+# evidence it must not destroy) for security incidents.
+RESPONSE_PLANS: dict[str, tuple[str, str, list[Step | str]]] = {
     IncidentType.HOST_FAILURE: (
         "Host failure response",
         "Hardware diagnosis and VM migration (seed 5.1).",
         [
             "Confirm the host is down from the Proxmox cluster view and IPMI",
             "Check Ceph health (ceph -s) and the host's OSDs",
-            "Migrate or restart the affected VMs on healthy nodes (HA group)",
+            required("Migrate or restart the affected VMs on healthy nodes (HA group)"),
             "Collect hardware logs (IPMI SEL, dmesg) and open a vendor case if hardware failed",
             "Confirm services are back and tell the stakeholders",
         ],
@@ -145,6 +161,15 @@ RESPONSE_PLANS = {
             "Verify connectivity from the affected hosts and services",
         ],
     ),
+    IncidentType.INFRASTRUCTURE_OTHER: (
+        "Infrastructure incident response",
+        "Triage of an infrastructure fault that is neither a host failure nor a network outage.",
+        [
+            "Confirm the impact and the affected hosts, storage or facilities",
+            "Check monitoring history and recent changes to the affected components",
+            "Apply the fix or a workaround and verify the services depending on it",
+        ],
+    ),
     IncidentType.DATABASE_UNAVAILABLE: (
         "Database recovery",
         "Database recovery procedures (seed 5.1).",
@@ -153,27 +178,6 @@ RESPONSE_PLANS = {
             "Fail over to the replica if the primary cannot be recovered quickly",
             "Restore from the latest backup and replay WAL if data is damaged",
             "Verify dependent applications reconnect",
-        ],
-    ),
-    IncidentType.SECURITY_BREACH: (
-        "Security incident response",
-        "Containment and remediation (seed 5.1).",
-        [
-            "Inform the Security Team and preserve evidence (logs, disk snapshots)",
-            "Contain: isolate affected hosts and revoke exposed credentials",
-            "Eradicate the cause and patch",
-            "Restore from known-good state and monitor closely",
-            "Record the timeline for the post-incident review",
-        ],
-    ),
-    IncidentType.SDR_FEED_FAILURE: (
-        "SDR / antenna feed failure",
-        "Observatory equipment recovery.",
-        [
-            "Check the SDR receiver's USB/network link and the acquisition service",
-            "Check the LNA power and the feed's cabling",
-            "Restart the acquisition pipeline and confirm samples arrive",
-            "Mark the data gap in the observation log",
         ],
     ),
     IncidentType.APPLICATION_ERROR: (
@@ -185,12 +189,82 @@ RESPONSE_PLANS = {
             "Apply the fix or a workaround and verify with the user",
         ],
     ),
-    IncidentType.OTHER: (
-        "General incident response",
-        "Default triage steps.",
-        ["Confirm the impact with the reporter", "Find the responsible team", "Apply and verify the fix"],
+    IncidentType.APPLICATION_OTHER: (
+        "Application incident response",
+        "Triage of a software or service fault that is neither a database outage nor an application error.",
+        [
+            "Confirm the impact with the caller and reproduce it",
+            "Check the service's logs, configuration and recent deployments",
+            "Apply the fix or a workaround and verify with the caller",
+        ],
+    ),
+    IncidentType.UNAUTHORIZED_ACCESS: (
+        "Unauthorized access response",
+        "Containment and remediation (seed 5.1).",
+        [
+            required("Inform the Security Team and preserve evidence (logs, disk snapshots)"),
+            required("Contain: isolate affected hosts and revoke exposed credentials"),
+            "Eradicate the cause and patch",
+            "Restore from known-good state and monitor closely",
+            "Record the timeline for the post-incident review",
+        ],
+    ),
+    IncidentType.MALWARE: (
+        "Malware response",
+        "Containment and remediation (seed 5.1).",
+        [
+            required("Inform the Security Team and preserve evidence (memory and disk snapshots, samples)"),
+            required("Contain: isolate the infected hosts from the network"),
+            "Identify the malware and how it got in; scan the other hosts for it",
+            "Re-image or restore the hosts from a known-good state; rotate credentials used on them",
+            "Record the timeline for the post-incident review",
+        ],
+    ),
+    IncidentType.SECURITY_OTHER: (
+        "Security incident response",
+        "Containment and remediation (seed 5.1).",
+        [
+            required("Inform the Security Team and preserve evidence (logs, disk snapshots)"),
+            "Assess what is exposed and contain it",
+            "Remediate and monitor closely",
+            "Record the timeline for the post-incident review",
+        ],
+    ),
+    IncidentType.SDR_FAILURE: (
+        "SDR failure",
+        "Observatory receiver recovery.",
+        [
+            "Check the SDR receiver's USB/network link and the acquisition service",
+            "Check the receiver's lock to the 10 MHz / GPSDO reference",
+            "Restart the acquisition pipeline and confirm samples arrive",
+            "Mark the data gap in the observation log",
+        ],
+    ),
+    IncidentType.FEED_ISSUE: (
+        "Antenna feed issue",
+        "Observatory feed, LNA and antenna recovery.",
+        [
+            "Check the LNA power and bias current",
+            "Check the feed's cabling and connectors against the cal source",
+            "Check the antenna drive and encoders if pointing is affected",
+            "Confirm the system temperature is nominal again",
+            "Mark the data gap in the observation log",
+        ],
+    ),
+    IncidentType.OBSERVATORY_OTHER: (
+        "Observatory incident response",
+        "Triage of an observatory fault that is neither an SDR failure nor a feed issue.",
+        [
+            "Confirm the impact on scheduled observations with the observatory staff",
+            "Find the responsible expert",
+            "Apply and verify the fix; mark any data gap in the observation log",
+        ],
     ),
 }
+
+
+def plan_steps(steps: list[Step | str]) -> list[Step]:
+    return [step if isinstance(step, Step) else Step(step) for step in steps]
 
 
 # The lab's service catalogue (seed: Service-Catalog), what incidents hit and reports are about.
@@ -315,20 +389,35 @@ def seed_reference_data(apps) -> None:
             severity=severity, defaults={"response_target": response, "resolution_target": resolution}
         )
 
+    seed_response_plans(apps)
+
+    NumberSequence = apps.get_model("incidents", "NumberSequence")
+    for name in ("incident", "problem"):
+        NumberSequence.objects.get_or_create(name=name)
+
+
+def seed_response_plans(apps, *, mark_required: bool = False) -> None:
+    """A response plan for every incident type that has none (`RESPONSE_PLANS`). An existing plan keeps an
+    administrator's steps; with `mark_required` (once, when steps became requirable) the seed's required
+    steps among them are marked required. Migrations from before then (0002) get the steps alone."""
     ResponsePlan = apps.get_model("incidents", "ResponsePlan")
     ResponsePlanStep = apps.get_model("incidents", "ResponsePlanStep")
+    can_require = any(field.name == "required" for field in ResponsePlanStep._meta.get_fields())
     for incident_type, (title, description, steps) in RESPONSE_PLANS.items():
+        steps = plan_steps(steps)
         plan, created = ResponsePlan.objects.get_or_create(
             incident_type=incident_type, defaults={"title": title, "description": description}
         )
         if created:
             ResponsePlanStep.objects.bulk_create(
-                ResponsePlanStep(plan=plan, order=i, text=text) for i, text in enumerate(steps, start=1)
+                ResponsePlanStep(
+                    plan=plan, order=i, text=step.text, **({"required": step.required} if can_require else {})
+                )
+                for i, step in enumerate(steps, start=1)
             )
-
-    NumberSequence = apps.get_model("incidents", "NumberSequence")
-    for name in ("incident", "problem"):
-        NumberSequence.objects.get_or_create(name=name)
+        elif can_require and mark_required:
+            texts = [step.text for step in steps if step.required]
+            ResponsePlanStep.objects.filter(plan=plan, text__in=texts, required=False).update(required=True)
 
 
 # name, task, every (days)

@@ -22,10 +22,12 @@ from django.utils import timezone
 
 from . import clocks, limits, reference_data, rules
 from . import permissions as perms
-from .choices import OPEN_STATES, TIER_GROUPS, Category, IncidentType, Role, State, Tier, Visibility
+from .alert_formats import web_link
+from .choices import OPEN_STATES, TIER_GROUPS, Category, Role, State, Tier, Visibility, types_of
 from .models import (
     ChecklistItem,
     Incident,
+    IncidentAlert,
     Problem,
     Service,
     SlaPolicy,
@@ -37,7 +39,7 @@ from .models import (
 
 # Everything an incident's representation names besides its own columns; joined so a list page costs a
 # constant number of queries whatever its length.
-INCIDENT_RELATED = ("service", "assignee", "reporter", "problem", "parent", "alert__source")
+INCIDENT_RELATED = ("service", "assignee", "reporter", "caller", "problem", "parent", "alert__source")
 
 # Who sees what (issue "Trust first"); the permissions are granted to the role groups by migration
 # (`incidents.reference_data.ROLE_PERMISSIONS`):
@@ -45,10 +47,11 @@ INCIDENT_RELATED = ("service", "assignee", "reporter", "problem", "parent", "ale
 #   Experts, Security Team, Incident Managers, Management). External Support lacks it and sees only the
 #   incidents that reached the external tier or are assigned to them.
 # - `view_security_incident`: security incidents (Security Team, Incident Managers). Anyone else sees a
-#   security incident only as its reporter or its assignee.
+#   security incident only as its reporter, its caller or its assignee.
 # - `view_timelineevent`: internal work notes and the audit trail (support roles but External Support,
 #   Incident Managers, Management).
-# Everyone signed in sees the incidents they reported. Anything else is "not found", never "forbidden",
+# Everyone signed in sees the incidents they reported and those they are the caller of (the person affected,
+# named when someone logged it on their behalf). Anything else is "not found", never "forbidden",
 # so nobody learns that an incident they may not see exists.
 VIEW_ALL_PERMISSION = reference_data.VIEW_ALL_INCIDENTS
 VIEW_SECURITY_PERMISSION = reference_data.VIEW_SECURITY_INCIDENTS
@@ -56,22 +59,25 @@ VIEW_INTERNAL_PERMISSION = "incidents.view_timelineevent"
 VIEW_TIER_PERMISSION = "incidents.view_incident"
 
 
+SECURITY_TYPES = [str(t) for t in types_of(Category.SECURITY)]
+
+
 def security_incident_q(prefix: str = "") -> Q:
-    """A security incident: classified as security, or logged as a security breach before classification."""
-    return Q(**{f"{prefix}category": Category.SECURITY}) | Q(
-        **{f"{prefix}incident_type": IncidentType.SECURITY_BREACH}
-    )
+    """A security incident: classified as security, or logged with a type of the security category
+    (unauthorized access, malware, other security incident) before classification."""
+    return Q(**{f"{prefix}category": Category.SECURITY}) | Q(**{f"{prefix}incident_type__in": SECURITY_TYPES})
 
 
 def is_security_incident(incident: Incident) -> bool:
     """`security_incident_q` for an incident in hand."""
-    return incident.category == Category.SECURITY or incident.incident_type == IncidentType.SECURITY_BREACH
+    return incident.category == Category.SECURITY or incident.incident_type in SECURITY_TYPES
 
 
 @dataclass(frozen=True)
 class _Reach:
-    """How far a user sees. Everyone sees what they reported; a support role also what it is assigned,
-    plus every tier's incidents or the external tier's alone, and security incidents or none."""
+    """How far a user sees. Everyone sees what they reported or are the caller of; a support role also what
+    it is assigned, plus every tier's incidents or the external tier's alone, and security incidents or
+    none."""
 
     anything: bool = False  # signed in and active
     everything: bool = False  # superusers
@@ -103,9 +109,10 @@ def visibility_q(user, prefix: str = "") -> Q | None:
         return None
     if not reach.anything:
         return Q(**{f"{prefix}pk__in": []})
+    concerned = Q(**{f"{prefix}reporter": user.pk}) | Q(**{f"{prefix}caller": user.pk})
     if not reach.role:
-        return Q(**{f"{prefix}reporter": user.pk})
-    own = Q(**{f"{prefix}reporter": user.pk}) | Q(**{f"{prefix}assignee": user.pk})
+        return concerned
+    own = concerned | Q(**{f"{prefix}assignee": user.pk})
     scope = None if reach.every_tier else Q(**{f"{prefix}tier": Tier.EXTERNAL}) | own
     if not reach.security:
         confidential = security_incident_q(prefix) & ~own
@@ -119,7 +126,7 @@ def may_see(user, incident: Incident) -> bool:
     reach = _reach(user)
     if reach.everything or not reach.anything:
         return reach.everything
-    if incident.reporter_id == user.pk:
+    if user.pk in (incident.reporter_id, incident.caller_id):
         return True
     if not reach.role:
         return False
@@ -127,6 +134,30 @@ def may_see(user, incident: Incident) -> bool:
         return True
     in_scope = reach.every_tier or incident.tier == Tier.EXTERNAL
     return in_scope and (reach.security or not is_security_incident(incident))
+
+
+@dataclass(frozen=True)
+class CallerContact:
+    """Who to tell about an incident's fix and ask to confirm it: the caller's account (`user`), or a
+    contact without a login (`user` None)."""
+
+    user: Any
+    name: str
+    email: str
+
+
+def incident_caller(incident: Incident) -> CallerContact | None:
+    """The incident's caller as someone to write to (`Incident.caller`, else `caller_name`/`caller_email`);
+    None when nobody is named or the account is inactive. The reporter is not the caller unless logging
+    made them one."""
+    if incident.caller_id:
+        user = incident.caller
+        if not user.is_active:
+            return None
+        return CallerContact(user=user, name=user.get_full_name() or user.get_username(), email=user.email)
+    if incident.caller_email:
+        return CallerContact(user=None, name=incident.caller_name, email=incident.caller_email)
+    return None
 
 
 def visible_incidents(user) -> QuerySet[Incident]:
@@ -190,8 +221,8 @@ QUEUE_MAJOR = "major"
 QUEUE_AWAITING_CLOSURE = "awaiting_closure"
 QUEUES = (QUEUE_MINE, QUEUE_MY_TIER_UNASSIGNED, QUEUE_BREACHING, QUEUE_MAJOR, QUEUE_AWAITING_CLOSURE)
 
-# The work list's order (`next_deadline_ordering`): a running clock first, then open incidents with no clock
-# yet (logged, not classified), then those on hold (paused), then resolved, closed and cancelled ones.
+# The work list's order (`next_deadline_ordering`): a running clock first, then open incidents without one
+# (imported without due times), then those on hold (paused), then resolved, closed and cancelled ones.
 RANK_RUNNING, RANK_NO_CLOCK, RANK_ON_HOLD, RANK_DONE = 0, 1, 2, 3
 
 ASSIGNEE_ROLES = (*Role.SUPPORT_TIERS, Role.SECURITY_TEAM, Role.INCIDENT_MANAGERS)
@@ -255,7 +286,7 @@ def work_queues(*, user, now: datetime) -> dict[str, int]:
     - `my_tier_unassigned`: open, unassigned, at a tier whose group they belong to (`my_tiers_q`);
     - `breaching`: open with a running clock due within 30 minutes or breached (`breaching_q`);
     - `major`: open major incidents;
-    - `awaiting_closure`: resolved, waiting for an Incident Manager (or the reporter) to close them.
+    - `awaiting_closure`: resolved, waiting for the caller's answer, an Incident Manager or the auto-close.
     """
     is_open = Q(state__in=OPEN_STATES)
     counts = {
@@ -353,7 +384,7 @@ def incident_timeline(*, incident: Incident, user) -> QuerySet[TimelineEvent]:
 
 def incident_checklist(*, incident: Incident) -> QuerySet[ChecklistItem]:
     """The runbook steps copied onto the incident at classification, in runbook order."""
-    return incident.checklist.select_related("done_by").order_by("order", "pk")
+    return incident.checklist.select_related("done_by", "skipped_by").order_by("order", "pk")
 
 
 def incident_transition_options(*, incident: Incident, user) -> list[dict]:
@@ -406,6 +437,7 @@ _RELATED_NAMES = {
     "service": (Service, "slug"),
     "assignee": (get_user_model(), get_user_model().USERNAME_FIELD),
     "reporter": (get_user_model(), get_user_model().USERNAME_FIELD),
+    "caller": (get_user_model(), get_user_model().USERNAME_FIELD),
     "problem": (Problem, "number"),
     "parent": (Incident, "number"),
 }
@@ -478,7 +510,7 @@ class NextStep:
     transition: str
     label: str
     roles: tuple[str, ...]  # names of the role groups whose members may take it
-    reporter: Any = None  # the incident's reporter may take it too
+    reporter: Any = None  # the person affected (the caller, else the reporter) may take it too
     assignee: Any = None  # the assignee may take it too (a tier-bound rule)
 
 
@@ -518,7 +550,7 @@ def next_steps(*, incident: Incident) -> list[NextStep]:
                 transition=t.name,
                 label=t.custom.get("label", t.name.title()),
                 roles=tuple(sorted(roles, key=lambda name: (order.get(name, len(order)), name))),
-                reporter=incident.reporter if rule.reporter and incident.reporter_id else None,
+                reporter=perms.person_concerned(incident) if rule.reporter else None,
                 assignee=assignee,
             )
         )
@@ -537,6 +569,34 @@ def user_time_zone(user) -> zoneinfo.ZoneInfo | None:
     if not name or limits.time_zone_errors(name):
         return None
     return zoneinfo.ZoneInfo(name)
+
+
+# Annotations that carry the alert's runbook (Prometheus' convention is `runbook_url`).
+RUNBOOK_ANNOTATIONS = ("runbook_url", "runbook")
+
+
+@dataclass(frozen=True)
+class AlertLink:
+    label: str
+    url: str
+
+
+def alert_links(incident: Incident) -> list[AlertLink]:
+    """The links monitoring sent with the alert that raised the incident, for the staff it pages and
+    escalates to: the alert's source graph (`generatorURL`) and its runbook (the `runbook_url` annotation),
+    each only when it is an http(s) URL. Empty for an incident no alert raised."""
+    try:
+        alert = incident.alert
+    except IncidentAlert.DoesNotExist:
+        return []
+    links = []
+    if web_link(alert.generator_url):
+        links.append(AlertLink("Alert source", alert.generator_url))
+    annotations = alert.annotations if isinstance(alert.annotations, dict) else {}
+    runbook = next((annotations[k] for k in RUNBOOK_ANNOTATIONS if web_link(annotations.get(k, ""))), "")
+    if runbook:
+        links.append(AlertLink("Runbook", runbook))
+    return links
 
 
 def users_time_zones(users) -> dict[int, str]:

@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import RedirectView
 
+from incidents import views as incident_views
 from incidents.api.errors import not_found
 from itsm.health import healthz
 
@@ -10,6 +11,9 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    # The caller's answer to "is it fixed?": signed links, no sign-in (`incidents.views`).
+    path("confirm/<str:token>/", incident_views.CallerConfirmView.as_view(), name="caller-confirm"),
+    path("not-fixed/<str:token>/", incident_views.CallerNotFixedView.as_view(), name="caller-not-fixed"),
     path("api/v1/", include("incidents.api.urls")),
     path("api/v1/", include("reporting.api.urls")),
     path("api/v1/", include("escalation.api.urls")),

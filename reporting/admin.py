@@ -7,9 +7,11 @@ Generating a file goes through `reporting.services`, like the commands and the t
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -19,10 +21,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from incidents import selectors as incident_selectors
-from incidents.admin.base import AuditedAdmin, VisibleIncidentsMixin
+from incidents.admin.base import DOMAIN_ERRORS, AuditedAdmin, VisibleIncidentsMixin, error_text
 
 from . import charts, selectors, services
-from .choices import CONTENT_TYPES, FORMATS, ReportKind
+from .choices import CONTENT_TYPES, FORMATS, ReportKind, ReviewStatus
 from .models import ActionItem, MajorIncidentReview, ReportDelivery, StoredReport
 from .pdf import PdfUnavailable, pdf_available
 from .periods import month as calendar_month
@@ -192,25 +194,100 @@ class ActionItemInline(admin.TabularInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class MajorIncidentReviewForm(forms.ModelForm):
+    """Choosing *Final* marks the review final through `services.review_finalize` once the action items
+    are saved too; what keeps it from being final is said on the fields (`services.review_final_errors`)."""
+
+    class Meta:
+        model = MajorIncidentReview
+        fields = ("status", "summary", "root_cause", "lessons_learned", "what_went_well", "what_went_badly")
+        help_texts = {
+            "status": "Final sends the Post-Incident Summary (summary, root cause, lessons learned, action "
+            "items) to the stakeholders of the affected services and the Operations Team. A final review "
+            "stays final.",
+        }
+
+    @property
+    def finalizing(self) -> bool:
+        return (
+            self.instance.pk is not None
+            and self.initial.get("status") == ReviewStatus.DRAFT
+            and self.cleaned_data.get("status") == ReviewStatus.FINAL
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.finalizing:
+            values = {name: cleaned.get(name, "") for name in services.FINAL_REVIEW_FIELDS}
+            for field, messages in services.review_final_errors(review=self.instance, values=values).items():
+                self.add_error(field if field in self.fields else None, messages)
+        return cleaned
+
+
 @admin.register(MajorIncidentReview)
 class MajorIncidentReviewAdmin(VisibleIncidentsMixin, AuditedAdmin):
-    """Drafted when a major incident is closed; the Incident Managers complete it here. The document (the
-    Post-Incident Summary template with the reconstructed timeline) opens from the object tools."""
+    """Drafted when a major incident is resolved; the Incident Managers complete it here and mark it final,
+    which sends the Post-Incident Summary. The document (the Post-Incident Summary template with the
+    reconstructed timeline) opens from the object tools."""
 
     change_form_template = "admin/reporting/majorincidentreview/change_form.html"
+    form = MajorIncidentReviewForm
     inlines = [ActionItemInline]
-    list_display = ("incident", "incident_title", "status", "drafted_at", "updated_at", "open_actions")
+    list_display = ("incident", "incident_title", "status", "drafted_at", "finalized_at", "open_actions")
     list_filter = ("status",)
     search_fields = ("incident__number", "incident__title")
     list_select_related = ("incident",)
-    readonly_fields = ("incident_link", "drafted_at", "drafted_by", "updated_at")
+    readonly_fields = (
+        "incident_link",
+        "drafted_at",
+        "drafted_by",
+        "finalized_at",
+        "finalized_by",
+        "updated_at",
+    )
     fieldsets = (
-        (None, {"fields": ("incident_link", "status", "drafted_at", "drafted_by", "updated_at")}),
-        ("Review", {"fields": ("summary", "root_cause", "what_went_well", "what_went_badly")}),
+        (
+            None,
+            {
+                "fields": (
+                    "incident_link",
+                    "status",
+                    ("drafted_at", "drafted_by"),
+                    ("finalized_at", "finalized_by"),
+                    "updated_at",
+                )
+            },
+        ),
+        (
+            "Review",
+            {"fields": ("summary", "root_cause", "lessons_learned", "what_went_well", "what_went_badly")},
+        ),
     )
 
     def has_add_permission(self, request):
-        return False  # drafted automatically when a major incident is closed
+        return False  # drafted automatically when a major incident is resolved
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if obj is not None and obj.status == ReviewStatus.FINAL:
+            return (*fields, "status")  # its summary went out: it stays final
+        return fields
+
+    def save_model(self, request, obj, form, change):
+        if getattr(form, "finalizing", False):
+            obj.status = ReviewStatus.DRAFT  # `review_finalize` marks it, after the action items are saved
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if getattr(form, "finalizing", False):
+            try:
+                services.review_finalize(review=form.instance, user=request.user)
+            except DOMAIN_ERRORS as exc:  # changed meanwhile (reopened): nothing of this save is kept
+                transaction.set_rollback(True)
+                self.message_user(request, error_text(exc), messages.ERROR)
+            else:
+                self.message_user(request, "Marked final: the Post-Incident Summary is on its way.")
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("action_items")

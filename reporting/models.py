@@ -6,6 +6,7 @@ from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -73,9 +74,10 @@ class StoredReport(models.Model):
 
 
 class MajorIncidentReview(models.Model):
-    """The review held after a major incident: drafted when it is closed, then edited by the Incident
-    Managers. Its facts (timeline, durations, SLA outcome, escalations, communications) are read from the
-    record by `reporting.selectors.major_incident_review`, never copied here."""
+    """The review held after a major incident: drafted when it is resolved, then edited by the Incident
+    Managers and marked final, which sends the Post-Incident Summary (`reporting.services.review_finalize`).
+    Its facts (timeline, durations, SLA outcome, escalations, communications) are read from the record by
+    `reporting.selectors.major_incident_review`, never copied here."""
 
     incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="review")
     status = models.CharField(max_length=8, choices=ReviewStatus.choices, default=ReviewStatus.DRAFT)
@@ -83,8 +85,15 @@ class MajorIncidentReview(models.Model):
     root_cause = models.TextField(blank=True)
     what_went_well = models.TextField(blank=True)
     what_went_badly = models.TextField(blank=True)
+    lessons_learned = models.TextField(blank=True)
     drafted_at = models.DateTimeField(default=timezone.now)
     drafted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    finalized_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was marked final and its summary went to the stakeholders."
+    )
+    finalized_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     updated_at = models.DateTimeField(auto_now=True)
@@ -92,6 +101,12 @@ class MajorIncidentReview(models.Model):
 
     class Meta:
         ordering = ["-drafted_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status=ReviewStatus.DRAFT) | Q(finalized_at__isnull=False),
+                name="review_final_has_finalized_at",
+            )
+        ]
 
     def __str__(self):
         return f"Review of {self.incident.number}"

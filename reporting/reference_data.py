@@ -23,16 +23,17 @@ ROLE_PERMISSIONS = {
     # Management reads everything and writes nothing: it reads the report pages and receives the scheduled
     # reports, but does not store new ones.
     Role.MANAGEMENT: [*REPORT_READERS, *REVIEW_READERS],
+    # The Operations Team receives the weekly summary (seed 6.2) and reads the reports as Management does.
+    Role.OPERATIONS: [*REPORT_READERS, *REVIEW_READERS],
 }
 MANAGEMENT_WITHHELD = ["reporting.add_storedreport"]
 
 # name, task, crontab (minute, hour, day_of_week, day_of_month), kwargs
+WEEKLY_SUMMARY_TASK = "Weekly incident summary to the Operations Team (Monday 08:00)"
+FORMER_WEEKLY_SUMMARY_TASK = "Weekly incident summary to the Incident Managers (Monday 08:00)"
+
 PERIODIC_TASKS = [
-    (
-        "Weekly incident summary to the Incident Managers (Monday 08:00)",
-        "reporting.tasks.send_weekly_summary",
-        ("0", "8", "1", "*"),
-    ),
+    (WEEKLY_SUMMARY_TASK, "reporting.tasks.send_weekly_summary", ("0", "8", "1", "*")),
     (
         "Monthly service-impact report to Management (1st, 08:00, previous month)",
         "reporting.tasks.send_service_impact_report",
@@ -48,6 +49,9 @@ def seed_reporting_data(apps) -> None:
 
     CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
     PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
+    # Issue #10 sent the weekly summary to the Operations Team: its beat entry keeps schedule and state.
+    if not PeriodicTask.objects.filter(name=WEEKLY_SUMMARY_TASK).exists():
+        PeriodicTask.objects.filter(name=FORMER_WEEKLY_SUMMARY_TASK).update(name=WEEKLY_SUMMARY_TASK)
     for name, task, (minute, hour, day_of_week, day_of_month) in PERIODIC_TASKS:
         crontab, _ = CrontabSchedule.objects.get_or_create(
             minute=minute,

@@ -10,13 +10,14 @@ import io
 import json
 import re
 
-from django.conf import settings
 from django.template.loader import render_to_string
 
+from escalation.services.notifications import admin_link
 from incidents.output_safety import csv_row
 
 from . import charts, formatting
 from .choices import FORMATS, ReportFormat, ReportKind
+from .kpi_definitions import KPI_DEFINITIONS
 from .pdf import html_to_pdf, pdf_fonts
 from .selectors import SEVERITIES
 
@@ -88,6 +89,15 @@ KPI_RATES = (
     ("reopen_rate", "Reopen rate"),
     ("sla_compliance", "SLA compliance (resolution)"),
     ("response_sla_compliance", "SLA compliance (response)"),
+    ("self_healed_sla_compliance", "SLA compliance (self-healed)"),
+)
+# The count lines of the KPI report, with how each reads.
+KPI_COUNTS = (
+    ("created", "created"),
+    ("resolved", "resolved"),
+    ("closed", "closed"),
+    ("self_healed", "self-healed"),
+    ("open_at_end", "open at end"),
 )
 
 
@@ -128,11 +138,11 @@ def kpi_rows(data: dict) -> list[dict]:
 def count_rows(data: dict) -> list[list]:
     counts = data["counts"]
     rows = []
-    for name in ("created", "resolved", "closed", "open_at_end"):
+    for name, label in KPI_COUNTS:
         by_severity = counts[name]["by_severity"]
         rows.append(
             [
-                name.replace("_", " "),
+                label,
                 *[by_severity[s] for s in (*SEVERITIES, "unclassified")],
                 counts[name]["all"],
             ]
@@ -146,13 +156,17 @@ def category_rows(data: dict) -> list[list]:
     return [
         [
             category,
-            *[
-                counts[name]["by_category"][category]
-                for name in ("created", "resolved", "closed", "open_at_end")
-            ],
+            *[counts[name]["by_category"][category] for name, _label in KPI_COUNTS],
         ]
         for category in categories
     ]
+
+
+def definitions_markdown(*, heading: str = "##") -> str:
+    """Every KPI's exact definition (`reporting.kpi_definitions`), as the reports print them."""
+    lines = [f"{heading} How the numbers are defined", ""]
+    lines += [f"- **{md_text(d.name)}**: {md_text(d.text)}" for d in KPI_DEFINITIONS]
+    return "\n".join(lines) + "\n"
 
 
 def kpis_markdown(data: dict, *, heading: str = "#") -> str:
@@ -166,17 +180,19 @@ def kpis_markdown(data: dict, *, heading: str = "#") -> str:
         "",
         _md_table(["count", *SEVERITIES, "unclassified", "all"], count_rows(data)),
         "",
-        _md_table(["category", "created", "resolved", "closed", "open at end"], category_rows(data)),
+        _md_table(["category", *[label for _name, label in KPI_COUNTS]], category_rows(data)),
+        "",
+        definitions_markdown(heading=heading + "#"),
     ]
-    return "\n".join(parts) + "\n"
+    return "\n".join(parts)
 
 
 def kpis_csv(data: dict) -> str:
     rows = [["kpi", *SEVERITIES, "all", "target"]]
     rows += [[r["key"], *r["raw"], r["target"]] for r in kpi_rows(data)]
     rows += [
-        ["count_" + row[0].replace(" ", "_"), *row[1:5], row[6], f"unclassified {row[5]}"]
-        for row in count_rows(data)
+        [f"count_{name}", *row[1:5], row[6], f"unclassified {row[5]}"]
+        for (name, _label), row in zip(KPI_COUNTS, count_rows(data), strict=True)
     ]
     return _csv(rows)
 
@@ -197,6 +213,8 @@ SERVICE_COLUMNS = [
     "mttr_seconds",
     "sla_compliance",
     "reopen_rate",
+    "self_healed",
+    "self_healed_sla_compliance",
 ]
 
 
@@ -209,6 +227,8 @@ def _service_values(row: dict) -> list:
         row["mttr_seconds"],
         row["sla_compliance"],
         row["reopen_rate"],
+        row["self_healed"],
+        row["self_healed_sla_compliance"],
     ]
 
 
@@ -230,7 +250,15 @@ def _human_service_values(row: dict) -> list:
         formatting.duration(row["mttr_seconds"]),
         formatting.percent(row["sla_compliance"]),
         formatting.percent(row["reopen_rate"]),
+        _self_healed_text(row),
     ]
+
+
+def _self_healed_text(row: dict) -> str:
+    """How many healed themselves, and their own SLA compliance when there were any."""
+    if not row["self_healed"]:
+        return "0"
+    return f"{row['self_healed']} (SLA {formatting.percent(row['self_healed_sla_compliance'])})"
 
 
 HUMAN_SERVICE_HEADER = [
@@ -245,6 +273,7 @@ HUMAN_SERVICE_HEADER = [
     "MTTR",
     "SLA",
     "reopened",
+    "self-healed",
 ]
 
 
@@ -305,7 +334,8 @@ def service_impact_markdown(data: dict) -> str:
         ]
     else:
         parts.append("No rule fired this month.")
-    return "\n".join(parts) + "\n"
+    parts += ["", definitions_markdown()]
+    return "\n".join(parts)
 
 
 def service_impact_html(data: dict, *, for_pdf: bool = False) -> str:
@@ -334,7 +364,21 @@ WEEKLY_COLUMNS = [
     "sla_status",
     "created_at",
     "resolved_at",
+    "diagnosis",
+    "root_cause",
+    "workaround",
 ]
+INVESTIGATION_LABELS = (
+    ("diagnosis", "Diagnosis"),
+    ("root_cause", "Root cause"),
+    ("workaround", "Workaround"),
+)
+
+
+def investigated(data: dict) -> list[dict]:
+    """The week's incidents with something of their investigation on record (seed 2.1), in the summary's
+    order."""
+    return [row for row in data["incidents"] if any(row[field] for field, _ in INVESTIGATION_LABELS)]
 
 
 def weekly_summary_csv(data: dict) -> str:
@@ -371,8 +415,16 @@ def weekly_summary_markdown(data: dict) -> str:
             ],
         ),
         "",
-        kpis_markdown(data["kpis"], heading="##"),
+        "## Investigation (diagnosis, root cause, workaround)",
+        "",
     ]
+    for row in investigated(data):
+        parts += [f"### {row['number']}: {md_text(row['title'])}", ""]
+        parts += [f"- {label}: {md_text(row[field])}" for field, label in INVESTIGATION_LABELS if row[field]]
+        parts.append("")
+    if not investigated(data):
+        parts += ["None on record this week.", ""]
+    parts.append(kpis_markdown(data["kpis"], heading="##"))
     return "\n".join(parts)
 
 
@@ -385,6 +437,13 @@ def weekly_summary_html(data: dict, *, for_pdf: bool = False) -> str:
             "count_rows": count_rows(data["kpis"]),
             "for_pdf": for_pdf,
             "severities": SEVERITIES,
+            "investigated": [
+                {
+                    "row": row,
+                    "entries": [(label, row[field]) for field, label in INVESTIGATION_LABELS if row[field]],
+                }
+                for row in investigated(data)
+            ],
         },
     )
 
@@ -511,6 +570,7 @@ def review_markdown(data: dict) -> str:
         for key, title in (
             ("summary", "Summary"),
             ("root_cause", "Root cause"),
+            ("lessons_learned", "Lessons learned"),
             ("what_went_well", "What went well"),
             ("what_went_badly", "What went badly"),
         ):
@@ -546,7 +606,7 @@ def review_html(data: dict, *, incident, for_pdf: bool = False) -> str:
             "embedded": True,  # the communication template styles the page itself
             "highlights": None,  # the full timeline replaces the summary's last-six highlights
             "next_update_at": None,
-            "site_url": getattr(settings, "SITE_URL", "").rstrip("/"),  # the summary links to the incident
+            "incident_url": admin_link(incident),  # a document for staff: it links to the incident's page
             "template_name": "Post-Incident Summary",
             "for_pdf": for_pdf,
             "pdf_fonts": pdf_fonts() if for_pdf else None,

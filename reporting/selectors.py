@@ -23,15 +23,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.db import connection
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When, Window
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, TextField, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from escalation.models import EscalationEvent, Notification
-from incidents.choices import Category, EventKind, IncidentType, Severity, State
+from incidents import clocks
+from incidents.choices import OTHER_TYPES, Category, EventKind, IncidentType, Severity, Source, State
 from incidents.models import Incident, Service, resolution_breached_q, response_breached_q
 from incidents.selectors import security_incident_q
+from incidents.services import INVESTIGATION_FIELDS
+from incidents.timeline import event_summary
 
+from .models import MajorIncidentReview
 from .periods import Period, day_range, months_back
 from .sql import SecondsBetween, seconds_between_sql, timestamp_param
 
@@ -64,6 +68,15 @@ PROBLEM_RECORD_AFTER = 3  # incidents of one type on one service in a month
 def reportable_incidents() -> QuerySet[Incident]:
     """Every incident a report counts: all but the cancelled ones."""
     return Incident.objects.exclude(state=State.CANCELLED)
+
+
+def self_healed_q() -> Q:
+    """Self-healed: raised by monitoring and resolved (by monitoring's recovery) before any person
+    responded. What a system account does never sets `first_response_at` and a person resolving sets it
+    (`incidents.permissions.is_system_account`), so a resolved monitoring incident without a first response
+    is one nobody answered. The KPIs count these on their own line, leave them out of the first-response
+    figures and give them their own SLA compliance (`reporting.kpi_definitions`)."""
+    return Q(source=Source.MONITORING, resolved_at__isnull=False, first_response_at__isnull=True)
 
 
 # --- small arithmetic on the grouped rows ----------------------------------------------------------------
@@ -110,6 +123,9 @@ class _Tally:
     response_seconds: float = 0.0
     response_judged: int = 0
     responded_in_time: int = 0
+    self_healed: int = 0
+    self_healed_judged: int = 0
+    self_healed_in_time: int = 0
 
     def add(self, row: dict) -> None:
         for name in self.__dataclass_fields__:
@@ -118,17 +134,21 @@ class _Tally:
 
 def kpis(*, start: date, end: date, now: datetime | None = None) -> dict:
     """The KPIs of [start, end) (end exclusive, local midnights in settings.TIME_ZONE), per severity and
-    overall, with the seed's targets and whether each is met. Definitions (seed, issue 4):
+    overall, with the seed's targets and whether each is met. Definitions (seed 6.1; the words the reports
+    print are `reporting.kpi_definitions`):
 
     - MTTR: mean of `resolved_at - created_at` over incidents whose (last) `resolved_at` is in the period;
     - first response: mean (and nearest-rank 90th percentile) of `first_response_at - created_at` over
-      incidents created in the period that have a first response;
+      incidents created in the period that have a first response (a person's: self-healed ones have none);
     - reopen rate: among incidents resolved in the period, the share with `reopen_count > 0`;
-    - SLA compliance: among incidents resolved in the period (and classified, so with a due time), the
-      share resolved by `resolution_due_at`;
+    - SLA compliance: among incidents resolved in the period (and classified, so with a due time), self-healed
+      ones excepted, the share resolved by `resolution_due_at`;
     - response SLA compliance: among incidents created in the period whose response is decided (answered,
-      or still unanswered past `response_due_at` now), the share answered by `response_due_at`;
-    - counts: created, resolved, closed in the period and open at its end, by severity and by category.
+      or still unanswered past `response_due_at` now), self-healed ones excepted, the share answered by
+      `response_due_at`;
+    - self-healed SLA compliance: the same as SLA compliance over the self-healed incidents alone;
+    - counts: created, resolved, closed, self-healed (resolved) in the period and open at its end, by
+      severity and by category.
     """
     return period_kpis(period=day_range(start, end), now=now)
 
@@ -143,11 +163,15 @@ def period_kpis(*, period: Period, now: datetime | None = None) -> dict:
         Q(resolved_at__isnull=True) | Q(resolved_at__gte=period.end)
     )
     responded = created & Q(first_response_at__isnull=False)
+    self_healed = resolved & self_healed_q()
     response_judged = (
         created
         & Q(response_due_at__isnull=False)
         & (Q(first_response_at__isnull=False) | Q(response_due_at__lt=now))
+        & ~self_healed_q()
     )
+    resolution_judged = resolved & Q(resolution_due_at__isnull=False)
+    in_time = Q(resolved_at__lte=F("resolution_due_at"))
     # One grouped query: a row per (severity, category) with every count and sum as a filtered aggregate.
     rows = (
         reportable_incidents()
@@ -160,13 +184,16 @@ def period_kpis(*, period: Period, now: datetime | None = None) -> dict:
             closed=Count("pk", filter=closed),
             open_at_end=Count("pk", filter=open_at_end),
             resolution_seconds=Sum(SecondsBetween("created_at", "resolved_at"), filter=resolved),
-            resolution_judged=Count("pk", filter=resolved & Q(resolution_due_at__isnull=False)),
-            resolved_in_time=Count("pk", filter=resolved & Q(resolved_at__lte=F("resolution_due_at"))),
+            resolution_judged=Count("pk", filter=resolution_judged & ~self_healed_q()),
+            resolved_in_time=Count("pk", filter=resolved & in_time & ~self_healed_q()),
             reopened=Count("pk", filter=resolved & Q(reopen_count__gt=0)),
             responded=Count("pk", filter=responded),
             response_seconds=Sum(SecondsBetween("created_at", "first_response_at"), filter=responded),
             response_judged=Count("pk", filter=response_judged),
             responded_in_time=Count("pk", filter=created & Q(first_response_at__lte=F("response_due_at"))),
+            self_healed=Count("pk", filter=self_healed),
+            self_healed_judged=Count("pk", filter=resolution_judged & self_healed_q()),
+            self_healed_in_time=Count("pk", filter=resolved & in_time & self_healed_q()),
         )
     )
     overall = _Tally()
@@ -189,13 +216,14 @@ def period_kpis(*, period: Period, now: datetime | None = None) -> dict:
         "reopen_rate": _rate(overall.reopened, overall.resolved),
         "sla_compliance": _rate(overall.resolved_in_time, overall.resolution_judged),
         "response_sla_compliance": _rate(overall.responded_in_time, overall.response_judged),
+        "self_healed_sla_compliance": _rate(overall.self_healed_in_time, overall.self_healed_judged),
         "counts": {
             name: {
                 "all": getattr(overall, name),
                 "by_severity": {s: getattr(by_severity[s], name) for s in (*SEVERITIES, UNCLASSIFIED)},
                 "by_category": {c: getattr(by_category[c], name) for c in (*Category.values, UNCLASSIFIED)},
             }
-            for name in ("created", "resolved", "closed", "open_at_end")
+            for name in ("created", "resolved", "closed", "self_healed", "open_at_end")
         },
     }
     report["targets"] = _targets(report)
@@ -257,6 +285,9 @@ class _ServiceMonth:
     resolution_judged: int = 0
     resolved_in_time: int = 0
     reopened: int = 0
+    self_healed: int = 0
+    self_healed_judged: int = 0
+    self_healed_in_time: int = 0
     outage_seconds: float = 0.0
     degraded_seconds: float = 0.0
 
@@ -269,6 +300,9 @@ class _ServiceMonth:
             "resolution_judged",
             "resolved_in_time",
             "reopened",
+            "self_healed",
+            "self_healed_judged",
+            "self_healed_in_time",
             "outage_seconds",
             "degraded_seconds",
         ):
@@ -287,6 +321,8 @@ class _ServiceMonth:
             "sla_compliance": _rate(self.resolved_in_time, self.resolution_judged),
             "reopen_rate": _rate(self.reopened, self.resolved),
             "resolved": self.resolved,
+            "self_healed": self.self_healed,
+            "self_healed_sla_compliance": _rate(self.self_healed_in_time, self.self_healed_judged),
         }
 
 
@@ -309,7 +345,8 @@ def service_impact(*, month: Period, now: datetime | None = None) -> dict:
       to the month, overlaps counted once; an unresolved incident runs to the month's end or now;
     - degraded minutes: the same for S2;
     - availability = 1 - outage minutes / minutes in the month;
-    - MTTR, SLA compliance and reopen rate over the incidents resolved in the month (as in `kpis`).
+    - MTTR, SLA compliance and reopen rate over the incidents resolved in the month (as in `kpis`: SLA
+      compliance leaves the self-healed out), and the self-healed ones counted with their own compliance.
 
     Totals add the services up (availability is the mean over the services listed). `trend` gives the
     headline numbers of the 5 months before and of this one, oldest first. `recommendations` are
@@ -332,6 +369,9 @@ def service_impact(*, month: Period, now: datetime | None = None) -> dict:
         cell.resolution_judged += row["resolution_judged"]
         cell.resolved_in_time += row["resolved_in_time"]
         cell.reopened += row["reopened"]
+        cell.self_healed += row["self_healed"]
+        cell.self_healed_judged += row["self_healed_judged"]
+        cell.self_healed_in_time += row["self_healed_in_time"]
         if row["month"] == len(months) - 1 and row["severity"]:
             tally = by_severity_resolved[row["severity"]]
             tally[0] += row["resolution_judged"]
@@ -423,6 +463,7 @@ def _created_counts(months: list[Period]) -> QuerySet:
 
 def _resolution_stats(months: list[Period]) -> QuerySet:
     """(month, service, severity) → the resolution numbers over incidents resolved in the month."""
+    judged, in_time = Q(resolution_due_at__isnull=False), Q(resolved_at__lte=F("resolution_due_at"))
     return (
         reportable_incidents()
         .filter(resolved_at__gte=months[0].start, resolved_at__lt=months[-1].end)
@@ -432,9 +473,12 @@ def _resolution_stats(months: list[Period]) -> QuerySet:
         .annotate(
             resolved=Count("pk"),
             resolution_seconds=Sum(SecondsBetween("created_at", "resolved_at")),
-            resolution_judged=Count("pk", filter=Q(resolution_due_at__isnull=False)),
-            resolved_in_time=Count("pk", filter=Q(resolved_at__lte=F("resolution_due_at"))),
+            resolution_judged=Count("pk", filter=judged & ~self_healed_q()),
+            resolved_in_time=Count("pk", filter=in_time & ~self_healed_q()),
             reopened=Count("pk", filter=Q(reopen_count__gt=0)),
+            self_healed=Count("pk", filter=self_healed_q()),
+            self_healed_judged=Count("pk", filter=judged & self_healed_q()),
+            self_healed_in_time=Count("pk", filter=in_time & self_healed_q()),
         )
     )
 
@@ -509,7 +553,7 @@ def _impact_seconds(months: list[Period], *, now: datetime) -> list[tuple[int, i
 def _recommendations(*, month, rows, by_type, by_severity_resolved, names) -> list[dict]:
     """Rule-based advice, each explained:
 
-    - 3+ incidents of one type (other than "other") on one service in the month → open a problem record
+    - 3+ incidents of one type (other than a category's "other") on one service in the month → open a problem record
       (unless every one of them is already linked to one);
     - SLA compliance under 95% for a severity → review staffing or targets;
     - a service's reopen rate over 5% → review resolution verification.
@@ -517,7 +561,7 @@ def _recommendations(*, month, rows, by_type, by_severity_resolved, names) -> li
     advice: list[dict] = []
     recurring: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     for row in by_type:
-        if row["incident_type"] and row["incident_type"] != IncidentType.OTHER:
+        if row["incident_type"] and row["incident_type"] not in OTHER_TYPES.values():
             tally = recurring[row["service_id"], row["incident_type"]]
             tally[0] += row["n"]
             tally[1] += row["linked"]
@@ -588,7 +632,9 @@ def weekly_summary(*, week: Period, now: datetime | None = None) -> dict:
     """The operations team's week (an ISO week, Monday to Monday in settings.TIME_ZONE): every incident
     created, resolved or open during the week (created before its end and not resolved before its start),
     breaches first, then by severity and logging time; each with its SLA status now (breached, met,
-    within target, paused, not classified); and the week's KPIs (`period_kpis`)."""
+    self-healed, within target, paused, not classified) and what its investigation found (diagnosis, root
+    cause, workaround; withheld with the title for a security incident); and the week's KPIs
+    (`period_kpis`)."""
     now = now or timezone.now()
     breached = response_breached_q(now) | resolution_breached_q(now)
     incidents = (
@@ -609,8 +655,9 @@ def weekly_summary(*, week: Period, now: datetime | None = None) -> dict:
             sla_status=Case(
                 When(breached, then=Value("breached")),
                 When(resolution_due_at__isnull=True, then=Value("not classified")),
-                When(state__in=[State.RESOLVED, State.CLOSED], then=Value("met")),
-                When(state=State.ON_HOLD, then=Value("paused")),
+                When(self_healed_q(), then=Value("self-healed")),
+                When(state__in=clocks.FINISHED, then=Value("met")),
+                When(state__in=clocks.PAUSED, then=Value("paused")),
                 default=Value("within target"),
             ),
             # The summary goes to a distribution list and is stored for every report reader: a security
@@ -619,6 +666,13 @@ def weekly_summary(*, week: Period, now: datetime | None = None) -> dict:
                 When(security_incident_q(), then=Value(RESTRICTED_TITLE)),
                 default=F("title"),
             ),
+            # ... and so is its investigation (seed 2.1: diagnosis, root cause, workaround).
+            **{
+                f"shown_{field}": Case(
+                    When(security_incident_q(), then=Value("")), default=F(field), output_field=TextField()
+                )
+                for field in INVESTIGATION_FIELDS
+            },
             severity_order=Case(
                 When(severity="", then=Value(9)),
                 *[When(severity=s, then=Value(i)) for i, s in enumerate(SEVERITIES)],
@@ -640,6 +694,7 @@ def weekly_summary(*, week: Period, now: datetime | None = None) -> dict:
             "response_due_at",
             "resolution_due_at",
             "sla_status",
+            *(f"shown_{field}" for field in INVESTIGATION_FIELDS),
         )
     )
     return {
@@ -663,6 +718,7 @@ def weekly_summary(*, week: Period, now: datetime | None = None) -> dict:
                 "resolved_at": r["resolved_at"].isoformat() if r["resolved_at"] else None,
                 "resolution_due_at": r["resolution_due_at"].isoformat() if r["resolution_due_at"] else None,
                 "sla_status": r["sla_status"],
+                **{field: r[f"shown_{field}"] for field in INVESTIGATION_FIELDS},
             }
             for r in rows
         ],
@@ -691,6 +747,31 @@ def _username(user) -> str | None:
     return user.get_username() if user else None
 
 
+def review_content(*, review: MajorIncidentReview) -> dict:
+    """A review's editable fields and action items (what the Post-Incident Summary carries when it is
+    marked final): summary, root cause, lessons learned, what went well and badly, the action items."""
+    return {
+        "status": review.status,
+        "summary": review.summary,
+        "root_cause": review.root_cause,
+        "what_went_well": review.what_went_well,
+        "what_went_badly": review.what_went_badly,
+        "lessons_learned": review.lessons_learned,
+        "drafted_at": review.drafted_at.isoformat(),
+        "updated_at": review.updated_at.isoformat(),
+        "finalized_at": review.finalized_at.isoformat() if review.finalized_at else None,
+        "action_items": [
+            {
+                "description": item.description,
+                "owner": _username(item.owner),
+                "due_date": item.due_date.isoformat() if item.due_date else None,
+                "done": item.done_at is not None,
+            }
+            for item in review.action_items.select_related("owner").order_by("order", "pk")
+        ],
+    }
+
+
 def major_incident_review(*, incident: Incident) -> dict:
     """Everything the review of one major incident is about:
 
@@ -702,7 +783,8 @@ def major_incident_review(*, incident: Incident) -> dict:
       escalation notes); the outbox (one entry per message sent, with its recipients); and the audit
       history for the changes no timeline event tells (major status, tier handovers, changes made outside
       the services);
-    - the review's editable fields and action items (None until it is drafted, when the incident closes).
+    - the review's editable fields and action items (None until it is drafted, when the incident is
+      resolved).
     """
     incident = Incident.objects.select_related("service", "assignee", "reporter", "problem").get(
         pk=incident.pk
@@ -720,24 +802,7 @@ def major_incident_review(*, incident: Incident) -> dict:
 
     review = getattr(incident, "review", None)
     if review is not None:
-        review = {
-            "status": review.status,
-            "summary": review.summary,
-            "root_cause": review.root_cause,
-            "what_went_well": review.what_went_well,
-            "what_went_badly": review.what_went_badly,
-            "drafted_at": review.drafted_at.isoformat(),
-            "updated_at": review.updated_at.isoformat(),
-            "action_items": [
-                {
-                    "description": item.description,
-                    "owner": _username(item.owner),
-                    "due_date": item.due_date.isoformat() if item.due_date else None,
-                    "done": item.done_at is not None,
-                }
-                for item in review.action_items.select_related("owner").order_by("order", "pk")
-            ],
-        }
+        review = review_content(review=review)
 
     def stamp(value):
         return value.isoformat() if value else None
@@ -764,6 +829,7 @@ def major_incident_review(*, incident: Incident) -> dict:
             "reopen_count": incident.reopen_count,
             "resolution_code": incident.resolution_code or None,
             "resolution_notes": incident.resolution_notes,
+            **{field: getattr(incident, field) for field in INVESTIGATION_FIELDS},
             "problem": incident.problem.number if incident.problem else None,
         },
         "durations": durations,
@@ -844,11 +910,7 @@ def _reconstructed_timeline(incident: Incident, notifications: list[Notification
     ]
     events = incident.timeline.exclude(kind=EventKind.NOTIFICATION).select_related("actor")
     for event in events.order_by("created_at", "pk"):
-        text = event.note or event.get_kind_display()
-        if event.kind == EventKind.TRANSITION and event.from_state:
-            text = f"{State(event.from_state).label} → {State(event.to_state).label}" + (
-                f": {event.note}" if event.note else ""
-            )
+        text = event_summary(event)  # "Resolved → Closed: …", "Logged: …": each word once
         entries.append(
             {
                 "at": event.created_at,

@@ -1,5 +1,6 @@
 """Writes of the reporting app: generate and store reports, send the scheduled ones, draft the review of a
-major incident when it closes. Commands, the admin, the API and the Celery tasks call these."""
+major incident when it is resolved and mark it final. Commands, the admin, the API and the Celery tasks call
+these."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils import timezone
 
-from incidents.choices import Role
+from incidents.choices import Role, State
+from incidents.exceptions import PermissionDenied, ValidationError
 from incidents.models import Incident
 from incidents.output_safety import header_line
 
 from . import formatting, renderers, selectors
-from .choices import CONTENT_TYPES, ReportFormat, ReportKind
+from .choices import CONTENT_TYPES, ReportFormat, ReportKind, ReviewStatus
 from .models import MajorIncidentReview, ReportDelivery, StoredReport
 from .pdf import PdfUnavailable, pdf_available
 from .periods import Period, previous_month, previous_week
@@ -118,21 +120,26 @@ def _recipients(group: str) -> list[str]:
     return list(dict.fromkeys(u.email for u in users_of([group]) if u.email))
 
 
-def _deliver(*, kind: str, period: Period, group: str, build) -> ReportDelivery:
+def _deliver(*, kind: str, period: Period, group: str, build, copy_to: str = "") -> ReportDelivery:
     """Generate, store and e-mail one scheduled report, at most once per (kind, period): the delivery row
     is locked while it is built and sent, and a run that finds it sent does nothing. `build(delivery)`
-    returns (subject, text, html, attachments)."""
+    returns (subject, text, html, attachments). The members of `group` receive it, those of `copy_to` a
+    copy (Cc); when `group` has nobody with an address, the copy's readers are its recipients."""
+    audience = f"{group} (copy: {copy_to})" if copy_to else group
     with transaction.atomic():
-        ReportDelivery.objects.get_or_create(kind=kind, period=period.label, defaults={"group": group})
+        ReportDelivery.objects.get_or_create(kind=kind, period=period.label, defaults={"group": audience})
         delivery = ReportDelivery.objects.select_for_update().get(kind=kind, period=period.label)
         if delivery.sent_at is not None:
             logger.info("%s %s was already sent at %s", kind, period.label, delivery.sent_at)
             return delivery
         subject, text, html, attachments = build(delivery)
         recipients = _recipients(group)
+        copies = [address for address in _recipients(copy_to) if address not in recipients] if copy_to else []
+        if not recipients:
+            recipients, copies = copies, []
         if recipients:
             message = EmailMultiAlternatives(
-                header_line(subject), text, settings.DEFAULT_FROM_EMAIL, recipients
+                header_line(subject), text, settings.DEFAULT_FROM_EMAIL, recipients, cc=copies
             )
             message.attach_alternative(html, "text/html")
             for stored in attachments:
@@ -142,21 +149,22 @@ def _deliver(*, kind: str, period: Period, group: str, build) -> ReportDelivery:
             message.send(fail_silently=False)
         else:
             logger.warning(
-                "Nobody with an e-mail address in the %s group: %s %s stored, not sent",
-                group,
+                "Nobody with an e-mail address in %s: %s %s stored, not sent",
+                audience,
                 kind,
                 period.label,
             )
-        delivery.group = group
-        delivery.recipients = "\n".join(recipients)
+        delivery.group = audience
+        delivery.recipients = "\n".join([*recipients, *copies])
         delivery.sent_at = timezone.now()
         delivery.save(update_fields=["group", "recipients", "sent_at"])
     return delivery
 
 
 def deliver_weekly_summary(*, week: Period | None = None, now: datetime | None = None) -> ReportDelivery:
-    """Monday 08:00 (celery beat): last ISO week's summary to the Incident Managers, HTML with a Markdown
-    text part; the HTML is stored."""
+    """Monday 08:00 (celery beat): last ISO week's summary to the Operations Team (seed 6.2 "Incident
+    Summary, weekly, Operations Team"), the Incident Managers in copy; HTML with a Markdown text part; the
+    HTML is stored."""
     now = now or timezone.now()
     week = week or previous_week(now)
 
@@ -166,7 +174,13 @@ def deliver_weekly_summary(*, week: Period | None = None, now: datetime | None =
         text = renderers.render(ReportKind.WEEKLY_SUMMARY, selectors.weekly_summary(week=week, now=now), "md")
         return f"Weekly incident summary {week.label}", text.decode(), html.content.decode(), []
 
-    return _deliver(kind=ReportKind.WEEKLY_SUMMARY, period=week, group=Role.INCIDENT_MANAGERS, build=build)
+    return _deliver(
+        kind=ReportKind.WEEKLY_SUMMARY,
+        period=week,
+        group=Role.OPERATIONS,
+        copy_to=Role.INCIDENT_MANAGERS,
+        build=build,
+    )
 
 
 def deliver_service_impact(*, month: Period | None = None, now: datetime | None = None) -> ReportDelivery:
@@ -207,8 +221,9 @@ def deliver_service_impact(*, month: Period | None = None, now: datetime | None 
 
 
 def review_draft(*, incident: Incident, user=None) -> MajorIncidentReview:
-    """Draft the review of a major incident (called when it is closed). The draft states the facts the
-    record already holds (what happened, how long each stage took, which targets were met) so the review
+    """Draft the review of a major incident (called when it is resolved, and when it is closed for one
+    resolved before reviews were drafted then). The draft states the facts the record already holds (what
+    happened, how long each stage took, which targets were met, the diagnosis and root cause) so the review
     meeting starts from them; the Incident Managers edit it and add action items. Idempotent: an existing
     review is returned untouched."""
     existing = MajorIncidentReview.objects.filter(incident=incident).first()
@@ -225,6 +240,9 @@ def review_draft(*, incident: Incident, user=None) -> MajorIncidentReview:
     )
     if facts["resolution_notes"]:
         summary += f"\n\nResolution notes: {facts['resolution_notes']}"
+    for field, label in (("diagnosis", "Diagnosis"), ("workaround", "Workaround")):
+        if facts[field].strip():
+            summary += f"\n\n{label}: {facts[field].strip()}"
     went_well, went_badly = [], []
     for clock, label in (("response", "First response"), ("resolution", "Resolution")):
         outcome = sla[clock]["met"]
@@ -240,9 +258,10 @@ def review_draft(*, incident: Incident, user=None) -> MajorIncidentReview:
         went_badly.append(f"Reopened {facts['reopen_count']} time(s): the first fix did not hold.")
     if data["escalations"]:
         went_badly.append(f"{len(data['escalations'])} escalation(s) fired; see the list below.")
-    root_cause = ""
+    root_cause = incident.root_cause.strip()
     if incident.problem_id and incident.problem.root_cause:
-        root_cause = f"{incident.problem.number}: {incident.problem.root_cause}"
+        problem_cause = f"{incident.problem.number}: {incident.problem.root_cause}"
+        root_cause = f"{root_cause}\n\n{problem_cause}" if root_cause else problem_cause
 
     review = MajorIncidentReview(
         incident=incident,
@@ -253,6 +272,60 @@ def review_draft(*, incident: Incident, user=None) -> MajorIncidentReview:
         drafted_by=_user_or_none(user),
     )
     review._history_user = _user_or_none(user)
-    review._change_reason = "drafted when the major incident was closed"
+    review._change_reason = f"drafted when the major incident was {incident.get_state_display().lower()}"
     review.save()
     return review
+
+
+# What a final review must say: the Post-Incident Summary carries it to the stakeholders.
+FINAL_REVIEW_FIELDS = {
+    "summary": "Write the summary the stakeholders will read.",
+    "root_cause": "State the root cause (or what is known of it).",
+    "lessons_learned": "Write the lessons learned.",
+}
+
+
+def review_final_errors(*, review: MajorIncidentReview, values: dict | None = None) -> dict[str, list[str]]:
+    """What keeps a review from being marked final, by field: the incident is resolved or closed (a review
+    of an incident still open, or reopened, is not over), and the summary, root cause and lessons learned
+    are written (`values` overrides the stored text, for a form being submitted)."""
+    values = values or {}
+    errors: dict[str, list[str]] = {}
+    for name, message in FINAL_REVIEW_FIELDS.items():
+        text = values.get(name, getattr(review, name))
+        if not (text or "").strip():
+            errors[name] = [message]
+    incident = review.incident
+    if incident.state not in (State.RESOLVED, State.CLOSED):
+        errors["status"] = [
+            f"{incident.number} is {incident.get_state_display().lower()}: a review becomes final once the "
+            "incident is resolved."
+        ]
+    return errors
+
+
+def review_finalize(*, review: MajorIncidentReview, user) -> MajorIncidentReview:
+    """Mark the review final and send the Post-Incident Summary (seed 5.2 "review and lessons learned", 6.2
+    "Major Incident Review, after each major incident, all stakeholders"), carrying its summary, root cause,
+    lessons learned and action items, to the audiences of the message rules (by default the stakeholders of
+    the affected services and the Operations Team). Incident Managers only. Once: a final review stays final,
+    and finalizing it again sends nothing."""
+    from escalation.services import send_post_incident_summary
+
+    if not user.has_perm("reporting.change_majorincidentreview"):
+        raise PermissionDenied("Only Incident Managers mark a major-incident review final.")
+    with transaction.atomic():
+        locked = MajorIncidentReview.objects.select_for_update().select_related("incident").get(pk=review.pk)
+        if locked.status == ReviewStatus.FINAL:
+            return locked
+        errors = review_final_errors(review=locked)
+        if errors:
+            raise ValidationError(errors)
+        locked.status = ReviewStatus.FINAL
+        locked.finalized_at = timezone.now()
+        locked.finalized_by = _user_or_none(user)
+        locked._history_user = _user_or_none(user)
+        locked._change_reason = "marked final; Post-Incident Summary sent"
+        locked.save()
+        send_post_incident_summary(incident=locked.incident, review=selectors.review_content(review=locked))
+    return locked

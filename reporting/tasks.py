@@ -26,7 +26,8 @@ def _outcome(delivery) -> dict:
 
 @shared_task(acks_late=True, **RETRY)
 def send_weekly_summary(week: str | None = None):
-    """Monday 08:00: last ISO week's summary to the Incident Managers (or `week`, e.g. "2026-W47")."""
+    """Monday 08:00: last ISO week's summary to the Operations Team, the Incident Managers in copy (or
+    `week`, e.g. "2026-W47")."""
     delivery = services.deliver_weekly_summary(week=parse_week(week) if week else None)
     return _outcome(delivery)
 

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from incidents import services
-from incidents.choices import Role, State
+from incidents.choices import Role, State, category_of
 from incidents.models import Service
 
 User = get_user_model()
@@ -47,8 +47,13 @@ def make_user(*roles: str, **kwargs):
     return UserFactory(roles=roles, **kwargs)
 
 
+# What resolving an S1 or S2 incident needs besides a code and notes (seed 2.1: investigation).
+INVESTIGATION = {"diagnosis": "osd.7 down: disk media errors", "root_cause": "Worn-out disk"}
+
+
 def incident_in(state: str, *, manager=None, reporter=None, urgency="high", impact="high", **create_kwargs):
-    """An incident driven through the real services up to `state` (classified with urgency x impact)."""
+    """An incident driven through the real services up to `state` (classified with urgency x impact, in the
+    category of its type; resolved with the investigation on record and the required runbook steps done)."""
     manager = manager or make_user(Role.INCIDENT_MANAGERS, username="fixture-manager")
     create_kwargs.setdefault("title", "Ceph OSD down on pve-03")
     create_kwargs.setdefault("service", ServiceFactory())
@@ -63,13 +68,24 @@ def incident_in(state: str, *, manager=None, reporter=None, urgency="high", impa
         State.CANCELLED: ["cancel"],
     }[state]
     inputs = {
-        "classify": {"category": "infrastructure", "urgency": urgency, "impact": impact},
+        "classify": {
+            "category": category_of(create_kwargs.get("incident_type", "")) or "infrastructure",
+            "urgency": urgency,
+            "impact": impact,
+        },
         "investigate": {},
         "hold": {"reason": "awaiting_vendor", "note": "RMA opened"},
-        "resolve": {"code": "fixed", "notes": "Replaced the failed disk"},
-        "close": {},
+        "resolve": {
+            "code": "fixed",
+            "notes": "Replaced the failed disk",
+            **INVESTIGATION,
+        },
+        "close": {"closure_notes": "Fix verified; record complete"},
         "cancel": {"reason": "duplicate"},
     }
     for step in steps:
+        if step == "resolve":
+            for item in incident.checklist.filter(required=True):
+                services.checklist_item_done(item=item, user=manager)
         incident = services.TRANSITION_SERVICES[step](incident=incident, user=manager, **inputs[step])
     return incident

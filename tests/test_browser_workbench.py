@@ -96,7 +96,12 @@ def test_an_incident_from_logging_to_closure(page):
         page,
         incident,
         "resolve",
-        {"#id_resolution_code": "fixed", "#id_resolution_notes": "Replaced the failed disk"},
+        {
+            "#id_resolution_code": "fixed",
+            "#id_resolution_notes": "Replaced the failed disk",
+            "#id_diagnosis": "osd.7 down: disk media errors",  # an S1: the investigation on record
+            "#id_root_cause": "Worn-out disk",
+        },
     )
     assert Incident.objects.get(pk=incident.pk).state == State.RESOLVED
     assert "close" not in transition_buttons(page)
@@ -106,7 +111,7 @@ def test_an_incident_from_logging_to_closure(page):
     sign_in_as(page, manager)
     page.locator("#queue-awaiting_closure a").click()
     page.get_by_role("link", name=incident.number, exact=True).click()
-    run_transition(page, incident, "close")
+    run_transition(page, incident, "close", {"#id_closure_notes": "Users confirmed; Ceph healthy for 24 h"})
     assert Incident.objects.get(pk=incident.pk).state == State.CLOSED
     shot(page, "workbench/07-closed")
 

@@ -89,11 +89,14 @@ def test_makefile_links_follow_the_served_host_and_port(environment, arguments, 
 
 
 def test_links_in_e_mails_use_site_url(db, settings):
+    """Staff messages link to the admin at SITE_URL; stakeholder messages do not (they cannot open it)."""
     settings.SITE_URL = "http://127.0.0.1:8123"
     incident = incident_in(State.CLASSIFIED)
-    _, text, html = render(template=Template.INCIDENT_NOTIFICATION, incident=incident)
+    _, text, html = render(template=Template.ESCALATION, incident=incident, extra={"level": 1})
     assert f"http://127.0.0.1:8123/admin/incidents/incident/{incident.pk}/change/" in text
     assert "127.0.0.1:8000" not in text + html
+    _, text, html = render(template=Template.INCIDENT_NOTIFICATION, incident=incident)
+    assert "/admin/" not in text + html
 
 
 def test_logins_box_is_written_for_make_run(reference_data, settings, tmp_path, capsys):

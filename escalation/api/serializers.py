@@ -147,7 +147,7 @@ class DeclareMajorInputSerializer(serializers.Serializer):
 
 
 class StatusUpdateInputSerializer(serializers.Serializer):
-    message = serializers.CharField(help_text="Sent to the service's stakeholders and the reporter.")
+    message = serializers.CharField(help_text="Sent to the service's stakeholders and the caller.")
 
 
 @extend_schema_field(

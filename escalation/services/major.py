@@ -3,7 +3,7 @@ communications that follow an incident through its life."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -11,20 +11,20 @@ from django.utils import timezone
 from incidents import limits as incident_limits
 from incidents import permissions as incident_perms
 from incidents import services as incident_services
+from incidents.caller_links import caller_links
 from incidents.choices import OPEN_STATES, Category, EventKind, Level, Role, Severity, State, Tier
 from incidents.exceptions import Conflict, PermissionDenied, ValidationError
 from incidents.models import Incident
-from incidents.selectors import is_security_incident
+from incidents.selectors import incident_caller, is_security_incident
 
 from ..choices import EventKind as EscalationKind
 from ..choices import RotationKind, WebhookEvent
 from ..choices import Template as T
-from ..models import EscalationEvent, IncidentEscalation, Notification
+from ..models import EscalationEvent, IncidentEscalation
 from ..selectors import on_call
+from . import moments
 from .notifications import notify, stakeholders, users_of
 from .webhooks import emit
-
-REMINDER_EVERY = timedelta(minutes=30)
 
 
 def is_emergency(incident: Incident) -> bool:
@@ -122,14 +122,22 @@ def declare_major(*, incident: Incident, user, reason: str, automatic: bool = Fa
 
 
 def clear_major(*, incident: Incident, user, reason: str) -> Incident:
+    """Clear the major status of an open incident. A resolved, closed or cancelled incident's record is
+    read-only: its major status feeds the major-incident reports and reviews."""
     if not incident_perms.is_incident_manager(user):
         raise PermissionDenied("Only Incident Managers clear major status.")
     if not reason or not reason.strip():
         raise ValidationError({"reason": ["This field is required."]})
     _check_text(reason=reason)
     with transaction.atomic():
+        locked = Incident.objects.select_for_update().get(pk=incident.pk)
+        if not locked.is_open:
+            raise Conflict(
+                f"{locked.number} is {locked.get_state_display().lower()}: its record, major status "
+                "included, is read-only."
+            )
         locked = incident_services.incident_set_major(
-            incident=incident, user=user, is_major=False, reason=reason
+            incident=locked, user=user, is_major=False, reason=reason
         )
         incident_services.timeline_record(
             incident=locked, kind=EventKind.ESCALATION, user=user, note=f"Major status cleared: {reason}"
@@ -145,14 +153,13 @@ def _check_text(**values: str) -> None:
 
 
 def send_incident_notification(*, incident: Incident) -> None:
-    """The Incident Notification to the service's stakeholders, once per incident."""
-    if Notification.objects.filter(incident=incident, template=T.INCIDENT_NOTIFICATION).exists():
-        return
-    notify(incident=incident, template=T.INCIDENT_NOTIFICATION, emails=stakeholders(incident))
+    """The Incident Notification at once, whatever its severity's rule says about the digest: a major
+    incident's stakeholders do not wait (`moments.send_incident_notification`)."""
+    moments.send_incident_notification(incident=incident)
 
 
 def send_status_update(*, incident: Incident, user, message: str) -> Incident:
-    """A Status Update to stakeholders (and the reporter), recorded as a public update."""
+    """A Status Update to stakeholders and the caller, recorded as a public update."""
     if not incident_perms.can_send_status_update(user):
         raise PermissionDenied("You may not send status updates to this incident's stakeholders.")
     if not message or not message.strip():
@@ -162,55 +169,56 @@ def send_status_update(*, incident: Incident, user, message: str) -> Incident:
         locked = Incident.objects.select_for_update().get(pk=incident.pk)
         if locked.state in (State.CLOSED, State.CANCELLED):
             raise Conflict(f"{locked.number} is {locked.state}: there is nothing left to update anyone on.")
-        reporter = [locked.reporter] if locked.reporter else []
+        caller_users, caller_emails = caller_recipients(locked)
         notify(
             incident=locked,
             template=T.STATUS_UPDATE,
-            users=reporter,
-            emails=stakeholders(locked),
+            users=caller_users,
+            emails=[*caller_emails, *stakeholders(locked)],
             extra={"message": message.strip(), "author": user},
         )
         IncidentEscalation.objects.filter(incident=locked).update(last_reminder_at=timezone.now())
     return locked
 
 
-def send_major_reminders(*, now: datetime | None = None) -> int:
-    """Every 30 minutes while a major incident is unresolved, remind its Incident Manager to update."""
-    now = now or timezone.now()
-    due = IncidentEscalation.objects.filter(
-        incident__is_major=True,
-        incident__state__in=OPEN_STATES,
-        last_reminder_at__lte=now - REMINDER_EVERY,
-    ).select_related("incident", "incident_manager")
-    sent = 0
-    for record in due:
-        with transaction.atomic():
-            locked = IncidentEscalation.objects.select_for_update().get(pk=record.pk)
-            if locked.last_reminder_at and locked.last_reminder_at > now - REMINDER_EVERY:
-                continue  # another run got here first
-            manager = locked.incident_manager
-            users = [manager] if manager else users_of([Role.INCIDENT_MANAGERS])
-            notify(incident=record.incident, template=T.MAJOR_REMINDER, users=users, webhooks=False)
-            locked.last_reminder_at = now
-            locked.save(update_fields=["last_reminder_at"])
-            sent += 1
-    return sent
+def caller_recipients(incident: Incident) -> tuple[list, list[str]]:
+    """The caller as `notify` takes them: their account, or a contact's address; nobody when none is named."""
+    caller = incident_caller(incident)
+    if caller is None:
+        return [], []
+    return ([caller.user], []) if caller.user is not None else ([], [caller.email])
 
 
-def on_resolved(*, incident: Incident) -> None:
+def send_closure_request(*, incident: Incident) -> None:
+    """Ask the caller whether the fix works (seed 2.1 "Closure: verification ... User"): the Fix confirmation
+    request with the signed *Confirm it's fixed* and *It's not fixed* links (`incidents.caller_links`).
+    Nobody named, nobody asked: the incident closes itself when the answer period ends. Never to webhooks,
+    since the links act without signing in."""
+    users, emails = caller_recipients(incident)
+    if not users and not emails:
+        return
+    links = caller_links(incident)
     notify(
         incident=incident,
-        template=T.RESOLUTION_NOTICE,
-        users=[incident.reporter] if incident.reporter else [],
-        emails=stakeholders(incident),
+        template=T.CLOSURE_REQUEST,
+        users=users,
+        emails=emails,
+        extra={
+            "caller_name": incident_caller(incident).name,
+            "confirm_url": links.confirm_url,
+            "not_fixed_url": links.not_fixed_url,
+            "answer_by": links.expires_at,
+        },
+        webhooks=False,
     )
 
 
+def on_resolved(*, incident: Incident) -> None:
+    send_closure_request(incident=incident)
+
+
 def on_closed(*, incident: Incident) -> None:
-    if incident.is_major:
-        notify(
-            incident=incident,
-            template=T.POST_INCIDENT_SUMMARY,
-            users=users_of([Role.INCIDENT_MANAGERS]),
-            emails=stakeholders(incident),
-        )
+    """The Resolution Notice, "confirmation of incident closure" (seed 5.2), to the audiences of the closing
+    rules of its severity (by default the caller and the stakeholders). A major incident's Post-Incident
+    Summary waits for its review to be marked final (`moments.send_post_incident_summary`)."""
+    moments.send_resolution_notice(incident=incident)

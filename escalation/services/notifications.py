@@ -4,9 +4,9 @@ active webhook) in the caller's transaction, record it on the timeline, and queu
 from __future__ import annotations
 
 import logging
+import re
 import zoneinfo
 from collections.abc import Iterable
-from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -22,6 +22,7 @@ from incidents.output_safety import header_line
 
 from ..choices import Channel, DeliveryStatus, Template, WebhookEvent
 from ..models import Notification
+from .headlines import escalation_headline
 from .webhooks import subscribed_hooks
 
 User = get_user_model()
@@ -30,22 +31,68 @@ logger = logging.getLogger(__name__)
 SUBJECTS = {
     Template.INCIDENT_NOTIFICATION: "[{severity}] Incident {number}: {title}",
     Template.STATUS_UPDATE: "[{severity}] Status update on {number}: {title}",
-    Template.RESOLUTION_NOTICE: "Resolved: {number} {title}",
+    Template.RESOLUTION_NOTICE: "Closed: {number} {title}",
     Template.POST_INCIDENT_SUMMARY: "Post-incident summary: {number} {title}",
-    Template.ESCALATION: "[{severity}] Escalation level {level}: {number} {title}",
+    # "[S2] Response target missed: INC-000042 Title (level 1)", "[S2] Escalated to Tier 2 (...): ..."
+    Template.ESCALATION: "[{severity}] {headline}: {number} {title}{level_note}",
     Template.PAGE: "PAGE [{severity}] major incident {number}: {title}",
     Template.SECURITY_PAGE: "PAGE [{severity}] security incident {number}",
-    Template.MAJOR_REMINDER: "Reminder: status update due for major incident {number}",
+    Template.MAJOR_REMINDER: "[{severity}] Status update due: {number} {title}",
+    Template.CLOSURE_REQUEST: "Is it fixed? {number} {title}",
+    Template.NEW_INCIDENT: "[{severity}] New incident {number}: {title}",
 }
 SUBJECT_LENGTH = Notification._meta.get_field("subject").max_length
 # The templates a person reads (everything but raw webhook events).
 COMMUNICATION_TEMPLATES = list(SUBJECTS)
 # Public templates go to stakeholders and show on the reporter's timeline; the rest are internal.
-PUBLIC_TEMPLATES = {Template.INCIDENT_NOTIFICATION, Template.STATUS_UPDATE, Template.RESOLUTION_NOTICE}
+PUBLIC_TEMPLATES = {
+    Template.INCIDENT_NOTIFICATION,
+    Template.STATUS_UPDATE,
+    Template.RESOLUTION_NOTICE,
+    Template.CLOSURE_REQUEST,
+}
+# Written to the people an incident concerns, about their own incident: they reach a security incident's
+# caller too (a Status Update someone writes; the Fix confirmation request, addressed only to the caller).
+ADDRESSED_TEMPLATES = (Template.STATUS_UPDATE, Template.CLOSURE_REQUEST)
 
 
-# Sent beyond the support roles (stakeholders' addresses, the reporter): never with internal work notes.
-OUTSIDE_TEMPLATES = PUBLIC_TEMPLATES | {Template.POST_INCIDENT_SUMMARY}
+# Sent beyond the support roles (stakeholders' addresses, the caller, the reporter): never with internal
+# work notes, raw monitoring labels or links into the admin (`incident_link`).
+OUTSIDE_TEMPLATES = PUBLIC_TEMPLATES | {Template.POST_INCIDENT_SUMMARY, Template.INCIDENT_DIGEST}
+
+# A line of monitoring labels, as the alert intake writes them into a monitoring incident's description
+# ("Labels: alertname=HostDown, instance=pve-03:9100") or as they are pasted ("{alertname=...}").
+_LABEL_LINE = re.compile(r"^\s*(labels\s*:|\{?\s*[A-Za-z_][\w.]*\s*=)", re.IGNORECASE)
+
+
+def stakeholder_link(incident: Incident) -> str:
+    """Where someone outside the support roles follows an incident: nowhere yet. They cannot open the admin;
+    the portal's status page, when there is one, is linked from here, the one place stakeholder-facing
+    messages take their link from."""
+    return ""
+
+
+def admin_link(incident: Incident) -> str:
+    """The incident's page in the admin, for staff messages."""
+    site = getattr(settings, "SITE_URL", "").rstrip("/")
+    return f"{site}/admin/incidents/incident/{incident.pk}/change/" if site else ""
+
+
+def incident_link(incident: Incident, *, template: str) -> str:
+    return stakeholder_link(incident) if template in OUTSIDE_TEMPLATES else admin_link(incident)
+
+
+def outside_description(incident: Incident) -> str:
+    """The description as someone outside the support roles reads it: without lines of monitoring labels,
+    nor any line quoting one of the incident's alert labels (`name=value`)."""
+    labels = getattr(getattr(incident, "alert", None), "labels", None) or {}
+    quoted = [f"{name}={value}" for name, value in labels.items() if value]
+    kept = [
+        line
+        for line in incident.description.splitlines()
+        if not _LABEL_LINE.match(line) and not any(pair in line for pair in quoted)
+    ]
+    return "\n".join(kept).strip()
 
 
 def render(
@@ -61,25 +108,44 @@ def render(
     timeline highlights hold internal work notes only when `internal` (every reader may read them). The
     subject is one line whatever the title holds (`header_line`): a legacy title with CR/LF must not stop
     the mail."""
+    outside = template in OUTSIDE_TEMPLATES
     context = {
         "incident": incident,
         "service": incident.service,
+        "description": outside_description(incident) if outside else incident.description,
         "highlights": _highlights(incident, internal=internal),
         "next_update_at": _next_update_at(incident),
-        "site_url": getattr(settings, "SITE_URL", "").rstrip("/"),
+        "incident_url": incident_link(incident, template=template),
         "template_name": Template(template).label,
         **(extra or {}),
     }
-    subject = SUBJECTS[template].format(
-        severity=incident.severity or "S?",
-        number=incident.number,
-        title=incident.title,
-        level=context.get("level", ""),
-    )
+    if template == Template.ESCALATION:
+        context.setdefault("headline", escalation_headline(incident, context))
+    subject = _subject(template, incident, context)
     with timezone.override(zoneinfo.ZoneInfo(time_zone) if time_zone else None):
         text = render_to_string(f"communications/{template}.txt", context).strip() + "\n"
         html = render_to_string(f"communications/{template}.html", context)
-    return header_line(subject, max_length=SUBJECT_LENGTH), text, html
+    return subject, text, html
+
+
+def _subject(template: str, incident: Incident, context: dict) -> str:
+    """The template's subject line, within SUBJECT_LENGTH: a long title is shortened (…) rather than what
+    follows it (an escalation's level)."""
+    level = context.get("level", "")
+    values = {
+        "severity": incident.severity or "S?",
+        "number": incident.number,
+        "title": header_line(incident.title),
+        "level": level,
+        "headline": context.get("headline", ""),
+        "level_note": f" (level {level})" if level and not context.get("functional") else "",
+    }
+    subject = header_line(SUBJECTS[template].format(**values))
+    excess = len(subject) - SUBJECT_LENGTH
+    if excess > 0 and len(values["title"]) > excess:
+        values["title"] = values["title"][: len(values["title"]) - excess - 1].rstrip() + "…"
+        subject = header_line(SUBJECTS[template].format(**values))
+    return subject[:SUBJECT_LENGTH].rstrip()
 
 
 def _highlights(incident: Incident, *, internal: bool, limit: int = 6) -> list:
@@ -90,9 +156,12 @@ def _highlights(incident: Incident, *, internal: bool, limit: int = 6) -> list:
 
 
 def _next_update_at(incident: Incident):
-    if not incident.is_open:
-        return None
-    return timezone.now() + (timedelta(minutes=30) if incident.is_major else timedelta(hours=4))
+    """The next status update the stakeholders can expect: the incident's status-update reminder interval
+    (`message_rules.reminder_interval`) from now; none promised when no reminder rule covers it."""
+    from .message_rules import reminder_interval
+
+    interval = reminder_interval(incident) if incident.is_open else None
+    return timezone.now() + interval if interval else None
 
 
 def _message(*, template, incident, extra, internal, time_zone) -> tuple[str, str, str]:
@@ -125,14 +194,15 @@ def notify(
 
     A message about an incident reaches only the users who may see it (`incidents.selectors.may_see`);
     a security incident is confidential, so its automatic messages go to no outside address either (a
-    status update someone writes to the stakeholders still does). Internal work notes appear only when
-    every reader may read them: no outside address, a template for staff, users of roles that read them."""
+    status update someone writes to the stakeholders, and the caller's Fix confirmation request, still do;
+    `ADDRESSED_TEMPLATES`). Internal work notes appear only when every reader may read them: no outside
+    address, a template for staff, users of roles that read them."""
     users = list(users)
     emails = [e for e in emails if e]
     internal = False
     if incident is not None:
         users = [u for u in users if incident_selectors.may_see(u, incident)]
-        if incident_selectors.is_security_incident(incident) and template != Template.STATUS_UPDATE:
+        if incident_selectors.is_security_incident(incident) and template not in ADDRESSED_TEMPLATES:
             emails = []
         internal = (
             template not in OUTSIDE_TEMPLATES

@@ -4,6 +4,7 @@ API tokens and each user's own preferences (autodiscover imports this package)."
 from .alerts import AlertPayloadAdmin, AlertSourceAdmin
 from .incident import IncidentAdmin
 from .preferences import UserPreferenceAdmin
+from .process import ProcessSettingsAdmin
 from .reference import ProblemAdmin, ResponsePlanAdmin, ServiceAdmin, SlaPolicyAdmin, SupportTierAdmin
 from .tokens import TokenAdmin
 
@@ -12,6 +13,7 @@ __all__ = [
     "AlertSourceAdmin",
     "IncidentAdmin",
     "ProblemAdmin",
+    "ProcessSettingsAdmin",
     "ResponsePlanAdmin",
     "ServiceAdmin",
     "SlaPolicyAdmin",

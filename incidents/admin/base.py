@@ -21,7 +21,7 @@ from simple_history.template_utils import HistoricalRecordContextHelper
 from .. import clocks
 from ..choices import Clock, State
 from ..clocks import Phase
-from ..exceptions import Conflict, PermissionDenied, ValidationError
+from ..exceptions import Conflict, PermissionDenied, TransitionNotAllowed, ValidationError
 from ..formatting import exact_duration, human_duration, zoned_time
 
 # What a service may refuse with (Conflict covers TransitionNotAllowed); the admin shows them as messages,
@@ -37,6 +37,10 @@ def error_text(exc: Exception) -> str:
                 for field, msgs in exc.message_dict.items()
             )
         return " ".join(exc.messages)
+    if isinstance(exc, TransitionNotAllowed):  # the API's wording names states by their codes
+        state = State(exc.state).label.lower() if exc.state in State.values else exc.state
+        possible = ", ".join(exc.allowed) if exc.allowed else "nothing you may do"
+        return f"It is {state}: you cannot {exc.transition} it now (possible: {possible})."
     return str(exc) or "You may not do this."
 
 
@@ -51,7 +55,7 @@ class AuditHistoryContextHelper(HistoricalRecordContextHelper):
         if field.choices:
             return dict(field.flatchoices).get(value, value)
         if isinstance(value, datetime):
-            return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
+            return date_format(timezone.localtime(value), "DATETIME_FORMAT")
         if isinstance(value, timedelta):
             return exact_duration(value)
         return value
@@ -138,8 +142,15 @@ def badge(text, tone: str, title: str = ""):
 
 
 def severity_badge(incident):
+    """The severity; a provisional one (given at logging, until classification) says so beside it."""
     if not incident.severity:
         return badge("unclassified", "muted")
+    if incident.severity_provisional:
+        return format_html(
+            '{} <span class="itsm-provisional" title="{}">provisional</span>',
+            badge(incident.severity, f"sev-{incident.severity}", incident.get_severity_display()),
+            "Given at logging; classification sets the real severity.",
+        )
     return badge(incident.severity, f"sev-{incident.severity}", incident.get_severity_display())
 
 
@@ -174,8 +185,8 @@ def sla_status(incident, now=None) -> tuple[str, str]:
 
 
 def _status(reading: clocks.ClockReading) -> tuple[str, str]:
-    if reading.phase == Phase.NONE:
-        return "not classified", "muted"
+    if reading.phase == Phase.NONE:  # no due times: a record imported without them
+        return "no SLA clock", "muted"
     if reading.phase == Phase.CANCELLED:
         return "cancelled", "muted"
     if reading.phase in (Phase.MET, Phase.BREACHED):
@@ -226,23 +237,33 @@ def sla_badge(incident, now=None):
 
 
 def _due_parts(incident, now) -> list[tuple[str, str]]:
-    """(text, full date) of each due time the incident has."""
+    """(text, full date) of each due time the incident has; none once cancelled (no clock ran to its end).
+    On hold the resolution due time is not a time yet (resuming moves it later by the time on hold): the
+    time left when the hold began stands in for it."""
+    if incident.state == State.CANCELLED:
+        return []
     parts = []
     if incident.response_due_at is not None:
         due = incident.response_due_at
         parts.append((f"Response due {zoned_time(due, now=now)}", zoned_time(due, full=True)))
     if incident.resolution_due_at is not None:
         due = incident.resolution_due_at
-        text = f"Resolution due {zoned_time(due, now=now)}"
-        if incident.state == State.ON_HOLD:
-            text += " plus the time on hold"  # resuming moves it later by that much
-        parts.append((text, zoned_time(due, full=True)))
+        if incident.state in clocks.PAUSED:
+            left = clocks.resolution_time_left(incident, now)
+            text = (
+                f"Resolution clock paused, {human_duration(left)} left"
+                if left is not None and left > timedelta()
+                else "Resolution breached before the hold"
+            )
+            parts.append((text, f"Resolution was due {zoned_time(due, full=True)} before the hold"))
+        else:
+            parts.append((f"Resolution due {zoned_time(due, now=now)}", zoned_time(due, full=True)))
     return parts
 
 
 def due_times_text(incident, now=None) -> str:
-    """ "Response due 23:15 CET · Resolution due 03:00 CET" in the user's time zone; "" before
-    classification."""
+    """ "Response due 23:15 CET · Resolution due 03:00 CET" in the user's time zone; "" without
+    due times."""
     return " · ".join(text for text, _ in _due_parts(incident, now))
 
 

@@ -23,11 +23,12 @@ from django_fsm.admin import FSMAdminMixin
 
 from .. import permissions as perms
 from .. import selectors, services
-from ..choices import Severity
+from ..choices import Level, Severity
 from ..exceptions import PermissionDenied, ValidationError
 from ..formatting import human_duration, zoned_time
 from ..forms import (
     TRANSITION_FORMS,
+    ChecklistSkipForm,
     CommentForm,
     CorrectRecordForm,
     IncidentForm,
@@ -35,7 +36,7 @@ from ..forms import (
     add_service_errors,
 )
 from ..models import Incident, SlaPolicy
-from ..rules import SEVERITY_DEFINITIONS
+from ..rules import IMPACT_DESCRIPTIONS, SEVERITY_DEFINITIONS, URGENCY_DESCRIPTIONS, severity_for
 from .alerts import ALERT_FIELDS, ALERT_FIELDSET, IncidentAlertFieldsMixin, alert_of
 from .base import (
     DOMAIN_ERRORS,
@@ -91,12 +92,13 @@ class IncidentAdmin(
     incident_path = ""
 
     # The work list (`WorkListMixin`): open incidents by the next deadline, badges before the long columns.
-    list_display = (
+    list_display = (  # the badges first, the long columns after (`worklist.css`)
         "number",
-        "title_display",
         "severity_display",
+        "major_display",
         "state_display",
         "sla_display",
+        "title_display",
         "service",
         "tier_display",
         "assignee_display",
@@ -124,7 +126,17 @@ class IncidentAdmin(
     inlines = (ChecklistInline, CommentInline, TimelineInline)
 
     add_form = IncidentLogForm  # *Log incident*: may classify in the same submit
-    add_fieldsets = ((None, {"fields": IncidentForm.create_fields}),)
+    add_fieldsets = (
+        (None, {"fields": IncidentForm.create_fields}),
+        (
+            "Caller: the person affected",
+            {
+                "fields": (IncidentForm.caller_fields[0], IncidentForm.caller_fields[1:]),
+                "description": "Logging for someone else (a phoned-in report)? Name them: they are told about "
+                "the fix and confirm it. Logging your own incident, leave this empty.",
+            },
+        ),
+    )
     classify_fieldset_title = "Classify now (optional)"
     correct_form = CorrectRecordForm
     correct_template = "admin/incidents/incident/correct_record.html"
@@ -138,6 +150,8 @@ class IncidentAdmin(
                     ("category", "urgency", "impact"),
                     ("tier", "assignee"),
                     ("reporter", "is_major"),
+                    "caller",
+                    ("caller_name", "caller_email"),
                 )
             },
         ),
@@ -153,12 +167,21 @@ class IncidentAdmin(
             },
         ),
         (
+            "Investigation",
+            {
+                "fields": ("diagnosis", "root_cause", "workaround"),
+                "description": "What the investigation found. S1 and S2 incidents resolve only with a "
+                "diagnosis and a root cause; they can also be given when resolving.",
+            },
+        ),
+        (
             "Resolution",
             {
                 "fields": (
                     ("resolution_code", "resolved_at"),
                     "resolution_notes",
-                    ("closed_at", "reopen_count"),
+                    ("closed_at", "closed_by", "reopen_count"),
+                    "closure_notes",
                     "cancel_reason",
                 )
             },
@@ -191,6 +214,8 @@ class IncidentAdmin(
         "resolved_at",
         "resolution_notes",
         "closed_at",
+        "closed_by",
+        "closure_notes",
         "reopen_count",
         "cancel_reason",
         *ALERT_FIELDS,
@@ -289,35 +314,24 @@ class IncidentAdmin(
         severity definitions."""
         if not perms.can_classify(None, request.user):
             return self.add_fieldsets
-        policies = {p.severity: p for p in SlaPolicy.objects.all()}
-        definitions = format_html_join(
-            "",
-            "<li><strong>{}</strong>: {} {}</li>",
-            (
-                (
-                    severity.label,
-                    SEVERITY_DEFINITIONS[severity],
-                    _targets_text(policies.get(severity)),
-                )
-                for severity in Severity
-            ),
-        )
-        description = format_html(
-            '<div id="severity-preview" class="itsm-severity-preview" data-url="{}" aria-live="polite">'
-            "{}</div>"
-            '<details class="itsm-severity-definitions"><summary>{}</summary><ul class="itsm-links">{}</ul>'
-            "</details>",
-            self._admin_url("preview_severity"),
-            "Choose urgency and impact to see the severity and when it is due.",
-            "What the severities mean",
-            definitions,
-        )
+        description = self._severity_guide()
         return (
             *self.add_fieldsets,
             (
                 self.classify_fieldset_title,
                 {"fields": IncidentLogForm.classify_fields, "description": description},
             ),
+        )
+
+    def _severity_guide(self):
+        """The severity preview box (`severity_preview_view`, `incidents/log_incident.js`) and what the
+        severities, urgency and impact mean (seed 3.1 and 3.2), for the forms that classify."""
+        return format_html(
+            '<div id="severity-preview" class="itsm-severity-preview" data-url="{}" aria-live="polite">'
+            "{}</div>{}",
+            self._admin_url("preview_severity"),
+            "Choose urgency and impact to see the severity and when it is due.",
+            severity_definitions(),
         )
 
     def get_readonly_fields(self, request, obj=None):
@@ -390,6 +404,11 @@ class IncidentAdmin(
                 name="{}_{}_checklist_done".format(*info),
             ),
             path(
+                "<path:object_id>/checklist/<int:item_id>/skip/",
+                self.admin_site.admin_view(self.checklist_skip_view),
+                name="{}_{}_checklist_skip".format(*info),
+            ),
+            path(
                 "<path:object_id>/comment/",
                 self.admin_site.admin_view(self.comment_add_view),
                 name="{}_{}_comment".format(*info),
@@ -410,7 +429,8 @@ class IncidentAdmin(
         return self._url("change", incident)
 
     def _may_comment(self, request, incident):
-        return request.user.has_perm("incidents.add_comment") or incident.reporter_id == request.user.pk
+        concerned = request.user.pk in (incident.reporter_id, incident.caller_id)
+        return request.user.has_perm("incidents.add_comment") or concerned
 
     def _viewable_incident(self, request, object_id):
         """The incident, after the permission check every custom view starts with."""
@@ -449,17 +469,33 @@ class IncidentAdmin(
                 return HttpResponseRedirect(self._change_url(incident))
 
         transition = self._fsm_transition(transition_name, incident.state)
-        adminform = admin.helpers.AdminForm(form, [(None, {"fields": list(form.fields)})], {})
-        context = {
+        fieldset = {"fields": list(form.fields)}
+        if transition_name == "classify":
+            fieldset["description"] = self._severity_guide()
+        adminform = admin.helpers.AdminForm(form, [(None, fieldset)], {})
+        context = self._action_page_context(
+            request,
+            incident,
+            form,
+            adminform,
+            page_title=self.get_fsm_label(transition),
+            help_text=self.get_help_text(transition),
+            transition_name=transition_name,
+        )
+        return render(request, self.fsm_transition_form_template, context)
+
+    def _action_page_context(self, request, incident, form, adminform, *, page_title, help_text, **extra):
+        """The context of a page with one form about one incident (a transition, skipping a step): the
+        incident's badges above the form, the admin's chrome around it."""
+        return {
             **self.admin_site.each_context(request),
-            "title": f"{self.get_fsm_label(transition)}: {incident}",
+            "title": f"{page_title}: {incident}",
             "opts": self.opts,
             "app_label": self.opts.app_label,
             "original": incident,
             "has_view_permission": True,
-            "transition_name": transition_name,
-            "page_title": self.get_fsm_label(transition),
-            "help_text": self.get_help_text(transition),
+            "page_title": page_title,
+            "help_text": help_text,
             "adminform": adminform,
             "form": form,
             "errors": admin.helpers.AdminErrorList(form, []),
@@ -467,8 +503,8 @@ class IncidentAdmin(
             "incident_sla": sla_badge(incident),
             "severity": severity_badge(incident),
             "state": state_badge(incident),
+            **extra,
         }
-        return render(request, self.fsm_transition_form_template, context)
 
     @staticmethod
     def _fsm_transition(name, state):
@@ -520,6 +556,45 @@ class IncidentAdmin(
             else:
                 self.message_user(request, f"Step done: {item.text}", messages.SUCCESS)
         return HttpResponseRedirect(self._change_url(incident) + "#checklist-group")
+
+    def checklist_skip_view(self, request, object_id, item_id):
+        """GET asks why the step is skipped; POST skips it through `services.checklist_item_skip`."""
+        incident = self._viewable_incident(request, object_id)
+        if incident is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not request.user.has_perm("incidents.change_checklistitem"):
+            raise DjangoPermissionDenied
+        item = incident.checklist.filter(pk=item_id).first()
+        back = HttpResponseRedirect(self._change_url(incident) + "#checklist-group")
+        if item is None:
+            self.message_user(request, "No such checklist step on this incident.", messages.ERROR)
+            return back
+        form = ChecklistSkipForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.checklist_item_skip(item=item, user=request.user, reason=form.cleaned_data["reason"])
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            except DOMAIN_ERRORS as exc:
+                message_error(self, request, exc)
+                return back
+            else:
+                self.message_user(request, f"Step skipped: {item.text}", messages.SUCCESS)
+                return back
+        context = self._action_page_context(
+            request,
+            incident,
+            form,
+            admin.helpers.AdminForm(form, [(None, {"fields": ["reason"]})], {}),
+            page_title="Skip checklist step",
+            help_text=format_html(
+                "<strong>{}. {}</strong>{}",
+                item.order,
+                item.text,
+                " (required: resolving waits for it)" if item.required else "",
+            ),
+        )
+        return render(request, self.fsm_transition_form_template, context)
 
     def comment_add_view(self, request, object_id):
         """Add a work note or public update through `services.comment_add`."""
@@ -604,6 +679,8 @@ class IncidentAdmin(
                 {"fields": ["title", "description", "service", ("incident_type", "source"), "detected_at"]},
             ),
             (None, {"fields": ["assignee", "problem", "change_ref", "parent"]}),
+            ("Caller", {"fields": ["caller", ("caller_name", "caller_email")]}),
+            ("Investigation", {"fields": list(services.INVESTIGATION_FIELDS)}),
             ("Why", {"fields": ["reason"]}),
         ]
         context = {
@@ -623,6 +700,53 @@ class IncidentAdmin(
             "state": state_badge(incident),
         }
         return render(request, self.correct_template, context)
+
+
+def severity_definitions():
+    """Seed 3.1's severity definitions with each severity's SLA targets, and seed 3.2's urgency x impact
+    matrix with what urgency and impact mean, folded under "What the severities mean"."""
+    policies = {p.severity: p for p in SlaPolicy.objects.all()}
+    definitions = format_html_join(
+        "",
+        "<li><strong>{}</strong>: {} {}</li>",
+        (
+            (severity.label, SEVERITY_DEFINITIONS[severity], _targets_text(policies.get(severity)))
+            for severity in Severity
+        ),
+    )
+    levels = list(Level)  # high, medium, low: the order of the seed's rows and columns
+    matrix = format_html_join(
+        "",
+        '<tr><th scope="row">{}</th>{}</tr>',
+        (
+            (
+                f"{urgency.label} urgency",
+                format_html_join(
+                    "", "<td>{}</td>", ((severity_for(urgency=urgency, impact=impact),) for impact in levels)
+                ),
+            )
+            for urgency in levels
+        ),
+    )
+    meanings = format_html_join(
+        "",
+        "<li><strong>{}</strong> {}</li>",
+        [
+            *((f"{level.label} urgency:", URGENCY_DESCRIPTIONS[level]) for level in levels),
+            *((f"{level.label} impact:", IMPACT_DESCRIPTIONS[level]) for level in levels),
+        ],
+    )
+    return format_html(
+        '<details class="itsm-severity-definitions"><summary>{}</summary><ul class="itsm-links">{}</ul>'
+        '<table class="itsm-severity-grid"><caption>{}</caption><thead><tr><td></td>{}</tr></thead>'
+        '<tbody>{}</tbody></table><ul class="itsm-links">{}</ul></details>',
+        "What the severities mean",
+        definitions,
+        "Urgency and impact give the severity",
+        format_html_join("", '<th scope="col">{} impact</th>', ((level.label,) for level in levels)),
+        matrix,
+        meanings,
+    )
 
 
 def _targets_text(policy) -> str:

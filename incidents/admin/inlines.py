@@ -1,13 +1,17 @@
 """View-only inlines of the incident page: what the services recorded (checklist, comments, timeline).
 
 Ticking a step is a button posting to `IncidentAdmin.checklist_done_view`; it belongs to a form outside
-the main change form (the HTML `form` attribute), so it never submits the incident's unsaved edits.
+the main change form (the HTML `form` attribute), so it never submits the incident's unsaved edits. Skipping
+one opens its own page, which asks for the reason.
 """
 
 from django.contrib import admin
+from django.contrib.admin.utils import quote
+from django.urls import reverse
 from django.utils.html import format_html
 
-from .. import selectors
+from .. import selectors, timeline
+from ..formatting import zoned_time
 from ..models import ChecklistItem, Comment, TimelineEvent
 
 CHECKLIST_FORM_ID = "checklist-form"
@@ -30,14 +34,17 @@ class ViewOnlyInline(admin.TabularInline):
 
 
 class ChecklistInline(ViewOnlyInline):
+    """The runbook steps; required ones are marked, and hold up resolving until done or skipped with a
+    reason (*Skip…* opens `IncidentAdmin.checklist_skip_view`)."""
+
     model = ChecklistItem
     verbose_name = "checklist step"
     verbose_name_plural = "Checklist (response plan)"
-    fields = ("order", "text", "done_at", "done_by")
-    readonly_fields = ("order", "text", "done_at", "done_by", "tick")
+    fields = ("order", "step", "done_at", "done_by", "skipped")
+    readonly_fields = ("order", "step", "done_at", "done_by", "skipped", "tick")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("done_by")
+        return super().get_queryset(request).select_related("done_by", "skipped_by")
 
     def get_fields(self, request, obj=None):
         fields = list(super().get_fields(request, obj))
@@ -45,14 +52,42 @@ class ChecklistInline(ViewOnlyInline):
             fields.append("tick")
         return fields
 
+    @admin.display(description="step")
+    def step(self, item):
+        if not item.required:
+            return item.text
+        return format_html(
+            '{} <span class="itsm-required" title="{}">required</span>',
+            item.text,
+            "Resolving waits until this step is done or skipped with a reason.",
+        )
+
+    @admin.display(description="skipped")
+    def skipped(self, item):
+        if item.skipped_at is None:
+            return "-"
+        who = item.skipped_by.get_username() if item.skipped_by else "?"
+        return f"{item.skip_reason} ({who}, {zoned_time(item.skipped_at)})"
+
     @admin.display(description="")
     def tick(self, item):
+        if item.pk is None:  # the formset's empty form
+            return ""
         if item.done_at:
             return "✓"
+        if item.skipped_at:
+            return "skipped"
+        skip_url = reverse(
+            f"{self.admin_site.name}:incidents_incident_checklist_skip",
+            args=[quote(item.incident_id), item.pk],
+        )
         return format_html(
-            '<button type="submit" class="button" form="{}" name="item" value="{}">Mark done</button>',
+            '<button type="submit" class="button" form="{}" name="item" value="{}">Mark done</button> '
+            '<a class="button" href="{}" title="{}">Skip…</a>',
             CHECKLIST_FORM_ID,
             item.pk,
+            skip_url,
+            "Skip a step that does not apply, saying why",
         )
 
 
@@ -78,9 +113,14 @@ class TimelineInline(ReadableEventsInline):
     model = TimelineEvent
     verbose_name = "event"
     verbose_name_plural = "Timeline"
-    fields = ("created_at", "kind", "actor", "change", "note", "visibility")
+    fields = ("created_at", "kind", "actor", "change", "entry_note", "visibility")
     readonly_fields = fields
     ordering = ("created_at", "pk")
+
+    @admin.display(description="note")
+    def entry_note(self, event):
+        """The note beside its kind, each word once ("Logged" | "pve-07 down", not "Logged: pve-07 down")."""
+        return timeline.event_note(event)
 
     @admin.display(description="state")
     def change(self, event):

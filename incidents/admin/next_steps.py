@@ -26,7 +26,7 @@ DOING = {
     "reopen": "reopen it",
     "cancel": "cancel it",
 }
-# When the reporter takes a transition, it means something of its own.
+# When the person affected (the caller) takes a transition, it means something of its own.
 REPORTER_DOING = {"close": "confirm the fix", "reopen": "say the fix did not hold"}
 
 
@@ -45,7 +45,7 @@ def _doing(step: NextStep) -> str:
 
 
 def waiting_for(steps: list[NextStep], *, state_label: str) -> str:
-    """The header's sentence: "Waiting for an Incident Manager to close it, or the reporter (Ana Ruiz) to
+    """The header's sentence: "Waiting for an Incident Manager to close it, or the caller (Ana Ruiz) to
     confirm the fix; or the Service Desk or an Incident Manager to reopen it." With nothing open:
     "Closed: nothing is waiting." """
     parts = []
@@ -56,7 +56,7 @@ def waiting_for(steps: list[NextStep], *, state_label: str) -> str:
         part = f"{_either(who)} to {_doing(step)}" if who else ""
         if step.reporter is not None:
             doing = REPORTER_DOING.get(step.transition, _doing(step))
-            reporter = f"the reporter ({_name(step.reporter)}) to {doing}"
+            reporter = f"the caller ({_name(step.reporter)}) to {doing}"
             part = f"{part}, or {reporter}" if part else reporter
         if part:
             parts.append(part)

@@ -7,10 +7,11 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import quote
 from django.db import models
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from ..choices import Category, category_of
 from ..formatting import exact_duration
 from ..forms import ProblemForm, SlaPolicyForm
 from ..models import Problem, ResponsePlan, ResponsePlanStep, Service, SlaPolicy, SupportTier
@@ -73,7 +74,7 @@ class SlaPolicyAdmin(ServiceFormAdminMixin, FixedRowsAdmin):
 
 class ResponsePlanStepInline(admin.TabularInline):
     model = ResponsePlanStep
-    fields = ("order", "text")
+    fields = ("order", "text", "required")
     ordering = ("order", "pk")
     extra = 1
     formfield_overrides = {models.CharField: {"widget": forms.TextInput(attrs={"size": 100})}}
@@ -81,7 +82,7 @@ class ResponsePlanStepInline(admin.TabularInline):
 
 @admin.register(ResponsePlan)
 class ResponsePlanAdmin(AuditedAdmin):
-    list_display = ("incident_type", "title", "step_count")
+    list_display = ("incident_type", "category", "title", "step_count", "required_count")
     search_fields = ("title",)
     fields = ("incident_type", "title", "description")
     inlines = (ResponsePlanStepInline,)
@@ -90,11 +91,26 @@ class ResponsePlanAdmin(AuditedAdmin):
         css = {"all": ("incidents/admin.css",)}
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(step_count=Count("steps"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                step_count=Count("steps"), required_count=Count("steps", filter=Q(steps__required=True))
+            )
+        )
+
+    @admin.display(description="category")
+    def category(self, plan):
+        category = category_of(plan.incident_type)
+        return Category(category).label if category else "-"
 
     @admin.display(description="steps", ordering="step_count")
     def step_count(self, plan):
         return plan.step_count
+
+    @admin.display(description="required", ordering="required_count")
+    def required_count(self, plan):
+        return plan.required_count
 
 
 @admin.register(Problem)

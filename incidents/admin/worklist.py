@@ -14,10 +14,12 @@ from collections.abc import Callable
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.db import transaction
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
 from .. import selectors, services
+from ..exceptions import ValidationError
 from ..forms import AssigneeChoiceField
 from ..models import Incident
 from .base import DOMAIN_ERRORS, badge, error_text
@@ -44,6 +46,35 @@ class AssignForm(forms.Form):
         self.fields["assignee"].queryset = selectors.support_staff(user=user)
 
 
+class BulkClosureForm(forms.Form):
+    """*Close the selected resolved incidents*: the closure notes (final documentation) every incident closed
+    keeps, as one closing from its page would."""
+
+    closure_notes = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        help_text="What was verified and what the records should keep; recorded on each incident closed.",
+    )
+
+
+class DuplicateOfForm(forms.Form):
+    """*Cancel as duplicates of…*: the incident the selected ones duplicate, by number."""
+
+    original = forms.CharField(
+        label="Duplicates of", max_length=16, help_text="The number of the incident that stays open."
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_original(self):
+        number = self.cleaned_data["original"].strip().upper()
+        original = selectors.visible_incidents(self.user).filter(number=number).first()
+        if original is None:
+            raise forms.ValidationError(f"No incident {number} that you may see.")
+        return original
+
+
 class BulkReasonForm(forms.Form):
     """A reason the history and the timeline keep for every incident acted on (escalation)."""
 
@@ -61,7 +92,8 @@ class WorkListMixin:
     def changelist_view(self, request, extra_context=None):
         """Without the models' sidebar: at 1440 px the work list needs the width for one line per incident
         (the breadcrumbs and the home page lead to the other models)."""
-        return super().changelist_view(request, {"is_nav_sidebar_enabled": False, **(extra_context or {})})
+        context = {"is_nav_sidebar_enabled": False, "title": "Incidents", **(extra_context or {})}
+        return super().changelist_view(request, context)
 
     # --- ordering and search -------------------------------------------------------------------------------
 
@@ -76,15 +108,14 @@ class WorkListMixin:
 
     # --- columns -------------------------------------------------------------------------------------------
 
+    @admin.display(description="", ordering="-is_major")
+    def major_display(self, incident):
+        return major_badge() if incident.is_major else ""
+
     @admin.display(description="title", ordering="title")
     def title_display(self, incident):
         """One line: a long title ends in an ellipsis (CSS) and shows whole on hover."""
-        return format_html(
-            '{}<span class="itsm-title" title="{}">{}</span>',
-            major_badge() if incident.is_major else "",
-            incident.title,
-            incident.title,
-        )
+        return format_html('<span class="itsm-title" title="{}">{}</span>', incident.title, incident.title)
 
     @admin.display(description="assignee", ordering="assignee__first_name")
     def assignee_display(self, incident):
@@ -128,25 +159,52 @@ class WorkListMixin:
         )
         return None
 
-    @admin.action(description="Close the selected resolved incidents", permissions=["close_incidents"])
+    @admin.action(description="Close the selected resolved incidents…", permissions=["close_incidents"])
     def close_resolved(self, request, queryset):
+        form = BulkClosureForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return self.bulk_action_page(
+                request,
+                queryset,
+                action="close_resolved",
+                title="Close the selected resolved incidents",
+                form=form,
+            )
+        notes = form.cleaned_data["closure_notes"]
         self.run_for_each(
             request,
             queryset,
             done="Closed",
-            run=lambda incident: services.incident_close(incident=incident, user=request.user),
-        )
-
-    @admin.action(description="Cancel as duplicates", permissions=["cancel_incidents"])
-    def cancel_duplicates(self, request, queryset):
-        self.run_for_each(
-            request,
-            queryset,
-            done="Cancelled as duplicates",
-            run=lambda incident: services.incident_cancel(
-                incident=incident, user=request.user, reason=CANCEL_DUPLICATE_REASON
+            run=lambda incident: services.incident_close(
+                incident=incident, user=request.user, closure_notes=notes
             ),
         )
+        return None
+
+    @admin.action(description="Cancel as duplicates of…", permissions=["cancel_incidents"])
+    def cancel_duplicates(self, request, queryset):
+        """Each selected incident is linked to the original (its parent) and cancelled with the reason
+        "duplicate of <number>"; the original itself, if selected, is left alone."""
+        form = DuplicateOfForm(request.POST if "apply" in request.POST else None, user=request.user)
+        if not form.is_valid():
+            return self.bulk_action_page(
+                request, queryset, action="cancel_duplicates", title="Cancel as duplicates of…", form=form
+            )
+        original = form.cleaned_data["original"]
+
+        def cancel(incident):
+            if incident.pk == original.pk:
+                raise ValidationError(["It is the original: it stays open."])
+            with transaction.atomic():  # linked and cancelled, or neither
+                services.incident_update(incident=incident, user=request.user, data={"parent": original})
+                services.incident_cancel(
+                    incident=incident,
+                    user=request.user,
+                    reason=f"{CANCEL_DUPLICATE_REASON} of {original.number}",
+                )
+
+        self.run_for_each(request, queryset, done=f"Cancelled as duplicates of {original.number}", run=cancel)
+        return None
 
     def run_for_each(self, request, queryset, *, done: str, run: Callable[[Incident], object]) -> None:
         """Call `run(incident)` (one service call) for each selected incident, in number order, and report:

@@ -44,7 +44,7 @@ def exception_handler(exc, context):
             status=status.HTTP_409_CONFLICT,
         )
     if isinstance(exc, Conflict):
-        return Response({"detail": str(exc), "code": exc.code}, status=status.HTTP_409_CONFLICT)
+        return Response({"detail": str(exc), "code": exc.code, **exc.data}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, PayloadTooLarge):
         return Response(
             {"detail": str(exc), "code": exc.code}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE

@@ -16,6 +16,7 @@ from incidents.choices import (
     AlertAction,
     AlertStatus,
     Category,
+    ClosedBy,
     HoldReason,
     IncidentType,
     Level,
@@ -147,8 +148,14 @@ class IncidentSerializer(serializers.ModelSerializer):
     service = _key_or_null("slug")
     assignee = _key_or_null(USERNAME)
     reporter = _key_or_null(USERNAME)
+    caller = _key_or_null(USERNAME)
+    # "" when the caller has an account or nobody is named: not an e-mail address, so no "email" format.
+    caller_email = serializers.CharField(
+        read_only=True, help_text="A caller without an account: their e-mail address; else empty."
+    )
     problem = _key_or_null("number")
     parent = _key_or_null("number")
+    closed_by = _choice_or_blank(ClosedBy)
     category = _choice_or_blank(Category)
     incident_type = _choice_or_blank(IncidentType)
     urgency = _choice_or_blank(Level)
@@ -175,10 +182,14 @@ class IncidentSerializer(serializers.ModelSerializer):
             "urgency",
             "impact",
             "severity",
+            "severity_provisional",
             "state",
             "tier",
             "assignee",
             "reporter",
+            "caller",
+            "caller_name",
+            "caller_email",
             "is_major",
             "detected_at",
             "created_at",
@@ -192,6 +203,11 @@ class IncidentSerializer(serializers.ModelSerializer):
             "reopen_count",
             "resolution_code",
             "resolution_notes",
+            "diagnosis",
+            "root_cause",
+            "workaround",
+            "closure_notes",
+            "closed_by",
             "problem",
             "change_ref",
             "parent",
@@ -240,10 +256,43 @@ class IncidentCreateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     service = _service_field(required=False, allow_null=True, default=None)
-    incident_type = serializers.ChoiceField(choices=IncidentType.choices, required=False)
+    incident_type = serializers.ChoiceField(
+        choices=IncidentType.choices,
+        required=False,
+        allow_blank=True,
+        help_text="Leave out (or blank) when not known yet: classification makes it its category's other.",
+    )
     source = serializers.ChoiceField(choices=Source.choices, required=False)
     detected_at = serializers.DateTimeField(
         required=False, allow_null=True, help_text="When the fault was noticed; defaults to now."
+    )
+    urgency = serializers.ChoiceField(
+        choices=Level.choices,
+        required=False,
+        allow_blank=True,
+        help_text="How soon it must be fixed, as the caller sees it. With impact, it sets the provisional "
+        "severity until classification; without both, the configured default (S3) applies.",
+    )
+    impact = serializers.ChoiceField(
+        choices=Level.choices,
+        required=False,
+        allow_blank=True,
+        help_text="How much is affected, as the caller sees it (give urgency too).",
+    )
+    caller = _user_field(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The person affected, by username (you, when you log your own incident and name nobody).",
+    )
+    caller_name = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="A caller without an account: their name."
+    )
+    caller_email = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A caller without an account: their e-mail address (an account's address names that account).",
     )
 
 
@@ -253,14 +302,28 @@ class IncidentUpdateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(allow_blank=True)
     service = _service_field(allow_null=True)
-    incident_type = serializers.ChoiceField(choices=IncidentType.choices)
+    incident_type = serializers.ChoiceField(
+        choices=IncidentType.choices,
+        allow_blank=True,
+        help_text="One of the category's types once classified.",
+    )
     source = serializers.ChoiceField(choices=Source.choices)
     detected_at = serializers.DateTimeField()
+    diagnosis = serializers.CharField(allow_blank=True, help_text="What the investigation found.")
+    root_cause = serializers.CharField(allow_blank=True, help_text="Why it happened.")
+    workaround = serializers.CharField(allow_blank=True, help_text="How users get by until the fix.")
     assignee = _user_field(allow_null=True)
     problem = KeyRelatedField(
         slug_field="number", queryset=Problem.objects.all(), allow_null=True, help_text="Problem number."
     )
     change_ref = serializers.CharField(max_length=64, allow_blank=True)
+    caller = _user_field(allow_null=True, help_text="The person affected, by username.")
+    caller_name = serializers.CharField(
+        allow_blank=True, help_text="A caller without an account: their name."
+    )
+    caller_email = serializers.CharField(
+        allow_blank=True, help_text="A caller without an account: their e-mail address."
+    )
     parent = KeyRelatedField(
         slug_field="number",
         queryset=Incident.objects.all(),
@@ -297,7 +360,12 @@ class ClassifyInputSerializer(serializers.Serializer):
     urgency = serializers.ChoiceField(choices=Level.choices)
     impact = serializers.ChoiceField(choices=Level.choices)
     service = _service_field(required=False, allow_null=True)
-    incident_type = serializers.ChoiceField(choices=IncidentType.choices, required=False)
+    incident_type = serializers.ChoiceField(
+        choices=IncidentType.choices,
+        required=False,
+        allow_blank=True,
+        help_text="A type of the category (a mismatch is a 400); left out, the logged one, or the category's other.",
+    )
     severity = serializers.ChoiceField(
         choices=Severity.choices,
         required=False,
@@ -324,9 +392,21 @@ class ResumeInputSerializer(serializers.Serializer):
 class ResolveInputSerializer(serializers.Serializer):
     resolution_code = serializers.ChoiceField(choices=ResolutionCode.choices, source="code")
     resolution_notes = serializers.CharField(source="notes")
+    diagnosis = serializers.CharField(
+        required=False, allow_blank=True, help_text="Required for S1 and S2 unless the incident has one."
+    )
+    root_cause = serializers.CharField(
+        required=False, allow_blank=True, help_text="Required for S1 and S2 unless the incident has one."
+    )
+    workaround = serializers.CharField(required=False, allow_blank=True)
 
 
 class CloseInputSerializer(serializers.Serializer):
+    closure_notes = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="The final documentation: required from staff; the caller confirming the fix needs none.",
+    )
     note = serializers.CharField(required=False, allow_blank=True)
 
 
@@ -408,14 +488,37 @@ class CommentInputSerializer(serializers.Serializer):
 class ChecklistItemSerializer(serializers.ModelSerializer):
     done_by = _key_or_null(USERNAME)
     done = serializers.SerializerMethodField()
+    skipped_by = _key_or_null(USERNAME)
+    skipped = serializers.SerializerMethodField()
 
     class Meta:
         model = ChecklistItem
-        fields = ["id", "order", "text", "done", "done_at", "done_by"]
+        fields = [
+            "id",
+            "order",
+            "text",
+            "required",
+            "done",
+            "done_at",
+            "done_by",
+            "skipped",
+            "skipped_at",
+            "skipped_by",
+            "skip_reason",
+        ]
         read_only_fields = fields
 
     def get_done(self, item) -> bool:
         return item.done_at is not None
+
+    def get_skipped(self, item) -> bool:
+        return item.skipped_at is not None
+
+
+class ChecklistSkipInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        help_text="Why the step does not apply; kept on the step and the timeline."
+    )
 
 
 class HistoryChangeSerializer(serializers.Serializer):

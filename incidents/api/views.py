@@ -63,7 +63,7 @@ def _transition_schema(name: str, summary: str):
     ),
     retrieve=extend_schema(summary="One incident", responses={200: s.IncidentSerializer, 404: E404}),
     create=extend_schema(
-        summary="Log an incident (you are the reporter)",
+        summary="Log an incident (you are the reporter; name the caller when logging on someone's behalf)",
         request=s.IncidentCreateSerializer,
         responses={201: s.IncidentSerializer, 400: E400},
     ),
@@ -143,12 +143,18 @@ class IncidentViewSet(
     def resume(self, request, number=None):
         return self._transition(request, "resume")
 
-    @_transition_schema("resolve", "Resolve with a resolution code and notes")
+    @_transition_schema(
+        "resolve",
+        "Resolve with a resolution code and notes (S1/S2: diagnosis and root cause; required steps done or "
+        "skipped)",
+    )
     @action(detail=True, methods=["post"])
     def resolve(self, request, number=None):
         return self._transition(request, "resolve")
 
-    @_transition_schema("close", "Close a resolved incident (Incident Managers, or the reporter)")
+    @_transition_schema(
+        "close", "Close a resolved incident (Incident Managers, with closure notes; or the caller confirming)"
+    )
     @action(detail=True, methods=["post"])
     def close(self, request, number=None):
         return self._transition(request, "close")
@@ -248,6 +254,23 @@ class IncidentViewSet(
         incident = self.get_object()
         item = get_object_or_404(selectors.incident_checklist(incident=incident), pk=step_id)
         item = services.checklist_item_done(item=item, user=request.user)
+        return Response(s.ChecklistItemSerializer(item).data)
+
+    @extend_schema(
+        summary="Skip a checklist step that does not apply, with a reason",
+        description="A required step holds up resolving (409 `required_steps_open`) until done or skipped.",
+        request=s.ChecklistSkipInputSerializer,
+        parameters=[OpenApiParameter("step_id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+        responses={200: s.ChecklistItemSerializer, 400: E400, 403: E403, 404: E404, 409: E409},
+        filters=False,
+    )
+    @action(detail=True, methods=["post"], url_path=r"checklist/(?P<step_id>\d+)/skip", url_name="step-skip")
+    def checklist_step_skip(self, request, number=None, step_id=None):
+        incident = self.get_object()
+        item = get_object_or_404(selectors.incident_checklist(incident=incident), pk=step_id)
+        serializer = s.ChecklistSkipInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        item = services.checklist_item_skip(item=item, user=request.user, **serializer.validated_data)
         return Response(s.ChecklistItemSerializer(item).data)
 
     def _render(self, incident) -> dict:

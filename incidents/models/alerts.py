@@ -16,7 +16,15 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from ..choices import AlertSourceKind, AlertStatus, Category, IncidentType, Level, PayloadStatus
+from ..choices import (
+    AlertSourceKind,
+    AlertStatus,
+    Category,
+    IncidentType,
+    Level,
+    PayloadStatus,
+    category_of,
+)
 from .core import Incident, Service
 
 # Seed 3.2's scale: what an alert's severity label means for urgency and impact.
@@ -73,7 +81,10 @@ class AlertSource(models.Model):
         max_length=16, choices=Category.choices, default=Category.INFRASTRUCTURE
     )
     default_incident_type = models.CharField(
-        max_length=32, choices=IncidentType.choices, default=IncidentType.OTHER
+        max_length=32,
+        choices=IncidentType.choices,
+        blank=True,
+        help_text="One of the default category's types; blank for the category's \"other\".",
     )
     service_label = models.CharField(
         max_length=100, default="service", help_text="The label whose value is the service's slug."
@@ -128,8 +139,16 @@ class AlertSource(models.Model):
                     errors.append(
                         f"'{severity}': expected [urgency, impact], each one of {', '.join(Level.values)}."
                     )
-        if errors:
-            raise ValidationError({"severity_map": errors})
+        problems = {"severity_map": errors} if errors else {}
+        category = category_of(self.default_incident_type)
+        if self.default_incident_type and category != self.default_category:
+            problems["default_incident_type"] = [
+                f"{self.get_default_incident_type_display()} is a type of the "
+                f"{Category(category).label.lower() if category else 'unknown'} category, not of "
+                f"{self.get_default_category_display().lower()}."
+            ]
+        if problems:
+            raise ValidationError(problems)
 
     # --- token (bodies only set fields) ---------------------------------------------------------------------
 

@@ -170,6 +170,39 @@ class NumberSequence(models.Model):
         return f"{self.name}: {self.last_value}"
 
 
+INCIDENT_CONSTRAINTS = [
+    models.CheckConstraint(
+        condition=~models.Q(state=State.ON_HOLD) | models.Q(on_hold_since__isnull=False),
+        name="incident_on_hold_has_since",
+        violation_error_message="An incident on hold needs the time its hold began.",
+    ),
+    models.CheckConstraint(
+        condition=~models.Q(state__in=[State.RESOLVED, State.CLOSED])
+        | (models.Q(resolved_at__isnull=False) & ~models.Q(resolution_code="")),
+        name="incident_resolved_has_resolution",
+        violation_error_message="A resolved or closed incident needs its resolution time and code.",
+    ),
+    models.CheckConstraint(
+        condition=~models.Q(state=State.CLOSED)
+        | (models.Q(closed_at__isnull=False) & ~models.Q(closed_by="")),
+        name="incident_closed_has_closure",
+        violation_error_message="A closed incident needs its closure time and how it was closed.",
+    ),
+    models.CheckConstraint(
+        condition=models.Q(response_due_at__isnull=True)
+        | models.Q(response_due_at__gte=models.F("created_at")),
+        name="incident_response_due_after_logging",
+        violation_error_message="The response due time cannot precede logging.",
+    ),
+    models.CheckConstraint(
+        condition=models.Q(resolution_due_at__isnull=True)
+        | models.Q(resolution_due_at__gte=models.F("created_at")),
+        name="incident_resolution_due_after_logging",
+        violation_error_message="The resolution due time cannot precede logging.",
+    ),
+]
+
+
 class IncidentQuerySet(models.QuerySet):
     def open(self):
         return self.filter(state__in=OPEN_STATES)
@@ -195,9 +228,8 @@ class Incident(ConcurrentTransitionMixin, models.Model):
         Service, null=True, blank=True, on_delete=models.PROTECT, related_name="incidents"
     )
     category = models.CharField(max_length=16, choices=Category.choices, blank=True, db_index=True)
-    incident_type = models.CharField(
-        max_length=32, choices=IncidentType.choices, default=IncidentType.OTHER, blank=True
-    )
+    # Blank until known: classification gives a blank type the "other" of the category chosen.
+    incident_type = models.CharField(max_length=32, choices=IncidentType.choices, blank=True)
     source = models.CharField(max_length=12, choices=Source.choices, default=Source.USER)
     urgency = models.CharField(max_length=8, choices=Level.choices, blank=True)
     impact = models.CharField(max_length=8, choices=Level.choices, blank=True)
@@ -298,6 +330,9 @@ class Incident(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["service", "-created_at"], name="incident_service_created"),
             models.Index(fields=["assignee", "state"], name="incident_assignee_state"),
         ]
+        # What each state implies, kept by the database itself: no import, script or bug can store an
+        # incident the lifecycle could not have produced (`tests/incidents/test_constraints.py`).
+        constraints = INCIDENT_CONSTRAINTS
 
     def __str__(self):
         return f"{self.number} {self.title}"
@@ -344,9 +379,13 @@ class Incident(ConcurrentTransitionMixin, models.Model):
     # --- lifecycle (bodies only set fields) ---------------------------------------------------------
 
     def set_sla_clocks(self, *, response_target: timedelta, resolution_target: timedelta) -> None:
-        """Both clocks start at logging; time on hold extends the resolution clock."""
-        self.response_due_at = self.created_at + response_target
-        self.resolution_due_at = self.created_at + resolution_target + timedelta(seconds=self.on_hold_seconds)
+        """Both clocks start at logging; time on hold extends the resolution clock (`clocks.due_times`)."""
+        self.response_due_at, self.resolution_due_at = clocks.due_times(
+            logged_at=self.created_at,
+            response_target=response_target,
+            resolution_target=resolution_target,
+            on_hold_seconds=self.on_hold_seconds,
+        )
 
     @transition(
         field=state,
@@ -376,6 +415,7 @@ class Incident(ConcurrentTransitionMixin, models.Model):
         incident_type=None,
     ):
         self.category, self.urgency, self.impact, self.severity = category, urgency, impact, severity
+        self.severity_provisional = False  # the severity given at logging is replaced
         if service is not None:
             self.service = service
         if incident_type:
@@ -390,9 +430,10 @@ class Incident(ConcurrentTransitionMixin, models.Model):
         permission=perms.can_investigate,
         custom={"label": "Investigate"},
     )
-    def investigate(self, *, assignee, tier, now):
+    def investigate(self, *, assignee, tier, now, by_person=True):
         self.assignee, self.tier = assignee, tier
-        self.first_response_at = self.first_response_at or now
+        if by_person:  # a system account's move (monitoring resolving on recovery) answers nobody
+            self.first_response_at = self.first_response_at or now
 
     @transition(
         field=state,
@@ -425,10 +466,14 @@ class Incident(ConcurrentTransitionMixin, models.Model):
         permission=perms.can_resolve,
         custom={"label": "Resolve"},
     )
-    def resolve(self, *, code, notes, now):
+    def resolve(self, *, code, notes, now, investigation=None, by_person=True):
         self.resolution_code = code
         self.resolution_notes = notes
         self.resolved_at = now
+        if by_person:  # a person resolving what nobody had answered (reopened after it healed) answers it
+            self.first_response_at = self.first_response_at or now
+        for field, value in (investigation or {}).items():  # diagnosis, root cause, workaround
+            setattr(self, field, value)
 
     @transition(
         field=state,
@@ -437,8 +482,10 @@ class Incident(ConcurrentTransitionMixin, models.Model):
         permission=perms.can_close,
         custom={"label": "Close"},
     )
-    def close(self, *, now):
+    def close(self, *, now, closed_by, closure_notes=""):
         self.closed_at = now
+        self.closed_by = closed_by
+        self.closure_notes = closure_notes
 
     @transition(
         field=state,

@@ -9,11 +9,12 @@ the django-fsm transition, saves with the history user and reason, records the t
 - `records`: logging incidents and editing (or correcting) their records;
 - `lifecycle`: the transitions;
 - `work`: comments, runbook steps, problem records;
-- `reference`: SLA policies and each user's own settings.
+- `reference`: SLA policies, the process settings and each user's own settings.
 """
 
 from .base import (
     EDITABLE_FIELDS,
+    INVESTIGATION_FIELDS,
     PUBLIC_TRANSITIONS,
     TRANSITIONS,
     allowed_transitions,
@@ -22,7 +23,15 @@ from .base import (
     tier_following,
     timeline_record,
 )
+from .caller import CALLER_FIELDS, clean_caller, default_caller
+from .closure import (
+    incident_auto_close,
+    incident_caller_confirm,
+    incident_caller_not_fixed,
+    incidents_auto_close,
+)
 from .lifecycle import (
+    INVESTIGATION_REQUIRED_FOR,
     TRANSITION_SERVICES,
     incident_cancel,
     incident_classify,
@@ -42,13 +51,24 @@ from .records import (
     incident_set_tier,
     incident_update,
     is_editable,
+    provisional_severity,
 )
-from .reference import sla_policy_update, user_preference_set
-from .work import PROBLEM_EDITABLE_FIELDS, checklist_item_done, comment_add, problem_create, problem_update
+from .reference import process_settings_update, sla_policy_update, user_preference_set
+from .work import (
+    PROBLEM_EDITABLE_FIELDS,
+    checklist_item_done,
+    checklist_item_skip,
+    comment_add,
+    problem_create,
+    problem_update,
+)
 
 __all__ = [
+    "CALLER_FIELDS",
     "CLASSIFICATION_FIELDS",
     "EDITABLE_FIELDS",
+    "INVESTIGATION_FIELDS",
+    "INVESTIGATION_REQUIRED_FOR",
     "PROBLEM_EDITABLE_FIELDS",
     "PUBLIC_TRANSITIONS",
     "TRANSITIONS",
@@ -56,7 +76,13 @@ __all__ = [
     "allowed_transitions",
     "check_transition",
     "checklist_item_done",
+    "checklist_item_skip",
+    "clean_caller",
     "comment_add",
+    "default_caller",
+    "incident_auto_close",
+    "incident_caller_confirm",
+    "incident_caller_not_fixed",
     "incident_cancel",
     "incident_classify",
     "incident_close",
@@ -71,10 +97,13 @@ __all__ = [
     "incident_set_major",
     "incident_set_tier",
     "incident_update",
+    "incidents_auto_close",
     "is_editable",
     "next_number",
     "problem_create",
     "problem_update",
+    "process_settings_update",
+    "provisional_severity",
     "sla_policy_update",
     "tier_following",
     "timeline_record",

@@ -13,10 +13,14 @@ from .. import limits
 from ..choices import (
     OPEN_STATES,
     TIER_GROUPS,
+    Category,
     EventKind,
+    IncidentType,
     Source,
     Tier,
     Visibility,
+    category_of,
+    types_of,
 )
 from ..exceptions import PermissionDenied, TransitionNotAllowed, ValidationError
 from ..models import (
@@ -46,7 +50,16 @@ EDITABLE_FIELDS = (
     "problem",
     "change_ref",
     "parent",
+    "caller",
+    "caller_name",
+    "caller_email",
+    "diagnosis",
+    "root_cause",
+    "workaround",
 )
+# The investigation on record (seed 2.1 "Investigation: diagnosis and root cause analysis"): edited while the
+# incident is open, and given at resolve; S1 and S2 incidents resolve only with the first two.
+INVESTIGATION_FIELDS = ("diagnosis", "root_cause", "workaround")
 
 
 # --- helpers ---------------------------------------------------------------------------------------------
@@ -71,6 +84,29 @@ def _check_choice(errors: dict, field: str, value, choices) -> None:
         errors.setdefault(field, []).append(
             f"'{value}' is not a valid choice; use one of: {', '.join(choices.values)}."
         )
+
+
+def _check_type_in_category(errors: dict, incident_type: str, category: str) -> None:
+    """Seed 2.2: each type belongs to one category (`choices.TYPE_CATEGORY`). A classified incident has a
+    type of its own category; before classification any type, or none, will do. Values that are no type at
+    all are `_check_choice`'s to report."""
+    if not category or category not in Category.values:
+        return
+    if incident_type and incident_type not in IncidentType.values:
+        return
+    if category_of(incident_type) == category:
+        return
+    label = Category(category).label
+    allowed = ", ".join(str(t.label) for t in types_of(category))
+    if incident_type:
+        owner = Category(category_of(incident_type)).label
+        message = (
+            f"{IncidentType(incident_type).label} belongs to the {owner} category, not to {label}; "
+            f"use one of: {allowed}."
+        )
+    else:
+        message = f"An incident of the {label} category has one of these types: {allowed}."
+    errors.setdefault("incident_type", []).append(message)
 
 
 def _check_title(errors: dict, title, *, model=Incident) -> None:
@@ -143,6 +179,13 @@ def check_transition(incident: Incident, user, name: str) -> None:
         )
 
 
+def _check_state(incident: Incident, user, name: str) -> None:
+    """TransitionNotAllowed (409) unless transition `name` starts from the incident's state."""
+    if getattr(incident, name)._django_fsm.get_transition(incident.state) is None:
+        allowed = allowed_transitions(incident, user) if user is not None else []
+        raise TransitionNotAllowed(transition=name, state=incident.state, allowed=allowed)
+
+
 def _transition(
     incident: Incident,
     *,
@@ -152,12 +195,18 @@ def _transition(
     data: dict | None = None,
     history_reason: str = "",
     validate=None,
+    authorised: bool = False,
     **kwargs,
 ) -> Incident:
-    """Lock, check, transition, save, record; `validate(locked)` may raise ValidationError or add kwargs."""
+    """Lock, check, transition, save, record; `validate(locked)` may raise ValidationError or add kwargs.
+    `authorised`: the caller's signed link or the process itself (auto-close) stands in for the user's
+    permission, which is then not asked; the state still is."""
     with transaction.atomic():
         locked = Incident.objects.select_for_update().get(pk=incident.pk)
-        check_transition(locked, user, name)
+        if authorised:
+            _check_state(locked, user, name)
+        else:
+            check_transition(locked, user, name)
         if validate:
             kwargs.update(validate(locked) or {})
         from_state = locked.state

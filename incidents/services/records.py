@@ -11,8 +11,10 @@ from django.utils import timezone
 from .. import limits
 from .. import permissions as perms
 from ..choices import (
+    Category,
     EventKind,
     IncidentType,
+    Level,
     Source,
     State,
     Visibility,
@@ -20,16 +22,21 @@ from ..choices import (
 from ..exceptions import Conflict, PermissionDenied, ValidationError
 from ..models import (
     Incident,
+    ProcessSettings,
     Service,
+    SlaPolicy,
 )
+from ..rules import severity_for
 from ..signals import incident_created, incident_updated
 from .base import (
     EDITABLE_FIELDS,
+    INVESTIGATION_FIELDS,
     _assignment_event,
     _check_choice,
     _check_in_service,
     _check_source,
     _check_title,
+    _check_type_in_category,
     _detected_at_errors,
     _event,
     _raise_if,
@@ -38,6 +45,7 @@ from .base import (
     next_number,
     tier_following,
 )
+from .caller import CALLER_FIELDS, clean_caller, default_caller
 from .lifecycle import incident_classify
 
 # --- creation and edits ----------------------------------------------------------------------------------
@@ -50,15 +58,30 @@ def incident_create(
     title: str,
     description: str = "",
     service: Service | None = None,
-    incident_type: str = IncidentType.OTHER,
+    incident_type: str = "",
     source: str = "user",
     detected_at: datetime | None = None,
     reporter=None,
+    caller=None,
+    caller_name: str = "",
+    caller_email: str = "",
+    urgency: str = "",
+    impact: str = "",
+    category: str = "",
 ) -> Incident:
-    """Log an incident (seed 2.1 "Logging"). The SLA clocks start at logging but get their targets at
-    classification. `detected_at` defaults to now and may be earlier (by `DETECTED_AT_MAX_AGE` at most),
-    never later, and never before the service went into operation. Text is bounded (`incidents.limits`);
-    `source=monitoring` is for alert sources only."""
+    """Log an incident (seed 2.1 "Logging"). It gets a provisional severity at once (`provisional_severity`:
+    from `urgency` and `impact` when both are given, else the default an Incident Manager sets), and
+    that severity's SLA targets start both clocks at logging, so the response clock runs, escalation and
+    the watchdog cover the incident and the first line is told (`incident_created`) before anyone
+    classifies it. Classification replaces the severity and recomputes the due times from logging.
+    `category` is for a classification that follows in the same transaction (`incident_log`, alert
+    intake): what logging announces then already knows a security incident. `detected_at` defaults to now
+    and may be earlier (by `DETECTED_AT_MAX_AGE` at most), never later, and never before the service went
+    into operation. Text is bounded (`incidents.limits`); `source=monitoring` is for alert sources only.
+    The type may stay blank until it is known: classification gives a blank type the "other" of the
+    category chosen. The caller, the person affected, is an account (`caller`) or a contact
+    (`caller_name`, `caller_email`; `caller.clean_caller`); naming nobody, a lab user logging their own
+    incident is its caller (`caller.default_caller`)."""
     if not user.is_authenticated:  # anyone signed in may report; roles act on it
         raise PermissionDenied("Sign in to log an incident.")
     if not perms.can_log_incident(user):
@@ -70,6 +93,8 @@ def incident_create(
     limits.check_text(errors, description=description)
     _check_choice(errors, "incident_type", incident_type, IncidentType)
     _check_choice(errors, "source", source, Source)
+    _check_choice(errors, "category", category, Category)
+    _check_levels(errors, urgency=urgency, impact=impact)
     _check_source(errors, source, user)
     if detected_at and detected_at > now:
         errors.setdefault("detected_at", []).append("Detection cannot be in the future.")
@@ -78,6 +103,11 @@ def incident_create(
     if service is not None and not service.is_active:
         errors.setdefault("service", []).append(f"Service '{service.slug}' is retired.")
     _check_in_service(errors, detected_at or now, service, field="detected_at" if detected_at else "service")
+    # The caller: whoever is named (`clean_caller`), else the reporter when logging their own incident.
+    reporter = reporter or user
+    callers = clean_caller(errors, caller=caller, caller_name=caller_name, caller_email=caller_email)
+    if caller is None and not (caller_name or caller_email):
+        callers["caller"] = default_caller(reporter)
     _raise_if(errors)
 
     incident = Incident(
@@ -85,12 +115,17 @@ def incident_create(
         title=title.strip(),
         description=description,
         service=service,
-        incident_type=incident_type or IncidentType.OTHER,
+        incident_type=incident_type or "",
         source=source,
         created_at=now,
         detected_at=detected_at or now,
-        reporter=reporter or (user if user.is_authenticated else None),
+        reporter=reporter,
+        **callers,
+        category=category or "",
+        urgency=urgency or "",
+        impact=impact or "",
     )
+    _start_clocks(incident)
     incident._history_user = user
     incident._change_reason = "logged"
     incident.save()
@@ -106,6 +141,35 @@ def incident_create(
     return incident
 
 
+def provisional_severity(*, urgency: str = "", impact: str = "") -> str:
+    """The severity an incident gets at logging, until classification sets the real one: seed 3.2's
+    urgency x impact matrix when both were given at logging, else the default of `ProcessSettings` (S3 unless
+    an Incident Manager changed it in the admin)."""
+    if urgency and impact:
+        return severity_for(urgency=urgency, impact=impact)
+    return ProcessSettings.current().provisional_severity
+
+
+def _check_levels(errors: dict, *, urgency: str, impact: str) -> None:
+    _check_choice(errors, "urgency", urgency, Level)
+    _check_choice(errors, "impact", impact, Level)
+    if bool(urgency) != bool(impact):
+        missing = "impact" if urgency else "urgency"
+        errors.setdefault(missing, []).append("Give urgency and impact together, or neither.")
+
+
+def _start_clocks(incident: Incident) -> None:
+    """A new incident's provisional severity and the due times of its SLA policy, counted from logging
+    (none when the severity has no policy: logging never fails for want of one)."""
+    incident.severity = provisional_severity(urgency=incident.urgency, impact=incident.impact)
+    incident.severity_provisional = True
+    policy = SlaPolicy.objects.filter(severity=incident.severity).first()
+    if policy is not None:
+        incident.set_sla_clocks(
+            response_target=policy.response_target, resolution_target=policy.resolution_target
+        )
+
+
 CLASSIFICATION_FIELDS = ("category", "urgency", "impact")
 
 
@@ -116,16 +180,23 @@ def incident_log(
     title: str,
     description: str = "",
     service: Service | None = None,
-    incident_type: str = IncidentType.OTHER,
+    incident_type: str = "",
     source: str = "user",
     detected_at: datetime | None = None,
     reporter=None,
+    caller=None,
+    caller_name: str = "",
+    caller_email: str = "",
+    urgency: str = "",
+    impact: str = "",
     classification: dict[str, str] | None = None,
 ) -> Incident:
     """Log an incident and, when `classification` ({category, urgency, impact}) is given, classify it in
     the same transaction: `incident_create` then `incident_classify`, with their rules and permissions
     (classifying is for the Service Desk and Incident Managers). Either both happen or neither. A partial
-    classification is refused: classify now with all three, or later with none."""
+    classification is refused: classify now with all three, or later with none. Without one, `urgency` and
+    `impact` (both or neither) give the provisional severity (`incident_create`); with one, its urgency
+    and impact do, and its category is known from logging."""
     if classification is not None:
         errors: dict = {}
         _require(errors, **{f: classification.get(f) for f in CLASSIFICATION_FIELDS})
@@ -144,6 +215,10 @@ def incident_log(
         source=source,
         detected_at=detected_at,
         reporter=reporter,
+        caller=caller,
+        caller_name=caller_name,
+        caller_email=caller_email,
+        **(classification or {"urgency": urgency, "impact": impact}),
     )
     if classification is None:
         return incident
@@ -238,7 +313,9 @@ def _apply_edits(locked: Incident, *, user, data: dict, reason: str, because: st
     if "title" in data:
         _require(errors, title=data["title"])
         _check_title(errors, data["title"])
-    limits.check_text(errors, description=data.get("description"))
+    limits.check_text(errors, **{f: data.get(f) for f in ("description", *INVESTIGATION_FIELDS)})
+    if "incident_type" in data and data["incident_type"] != locked.incident_type:
+        _check_type_in_category(errors, data["incident_type"], locked.category)
     if "source" in data and data["source"] != locked.source:
         _check_source(errors, data["source"], user)
     if data.get("detected_at"):
@@ -260,6 +337,8 @@ def _apply_edits(locked: Incident, *, user, data: dict, reason: str, because: st
         )
     elif service is not None and service != locked.service:
         _check_in_service(errors, locked.detected_at, service, field="service")
+    if not set(CALLER_FIELDS).isdisjoint(data):
+        data = {**data, **clean_caller(errors, **_caller_after_edit(locked, data))}
     _raise_if(errors)
 
     old_assignee = locked.assignee
@@ -278,6 +357,18 @@ def _apply_edits(locked: Incident, *, user, data: dict, reason: str, because: st
             locked, user=user, old=old_assignee, new=locked.assignee, tier_changed="tier" in changed
         )
     return changed
+
+
+def _caller_after_edit(locked: Incident, data: dict) -> dict:
+    """The caller an edit leaves: naming an account replaces a contact and naming a contact replaces an
+    account; fields the edit does not name keep their values otherwise."""
+    if data.get("caller") is not None:
+        kept = {"caller": None, "caller_name": "", "caller_email": ""}
+    elif data.get("caller_name") or data.get("caller_email"):
+        kept = {"caller": None, "caller_name": locked.caller_name, "caller_email": locked.caller_email}
+    else:
+        kept = {field: getattr(locked, field) for field in CALLER_FIELDS}
+    return {**kept, **{field: data[field] for field in CALLER_FIELDS if field in data}}
 
 
 @transaction.atomic

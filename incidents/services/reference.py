@@ -1,4 +1,4 @@
-"""Reference data people change (SLA policies) and each user's own settings."""
+"""Reference data people change (SLA policies, the process settings) and each user's own settings."""
 
 from __future__ import annotations
 
@@ -7,15 +7,24 @@ from datetime import timedelta
 from django.db import transaction
 
 from .. import limits
+from .. import permissions as perms
+from ..choices import Severity
 from ..exceptions import PermissionDenied, ValidationError
 from ..formatting import exact_duration
 from ..models import (
+    ProcessSettings,
     SlaPolicy,
     UserPreference,
 )
 from .base import (
+    _check_choice,
     _raise_if,
+    _require,
 )
+
+# How long a resolved incident may wait for its caller's answer before it closes itself.
+MIN_AUTO_CLOSE_AFTER = timedelta(hours=1)
+MAX_AUTO_CLOSE_AFTER = timedelta(days=90)
 
 # --- reference data --------------------------------------------------------------------------------------
 
@@ -47,6 +56,33 @@ def sla_policy_update(
         f"SLA targets: respond in {exact_duration(response_target)}, "
         f"resolve in {exact_duration(resolution_target)}"
     )
+    locked.save()
+    return locked
+
+
+@transaction.atomic
+def process_settings_update(
+    *, user, provisional_severity: str, auto_close_after: timedelta
+) -> ProcessSettings:
+    """Change the process's adjustable defaults (the one `ProcessSettings` row). Incident Managers only.
+
+    - `provisional_severity`: what an incident gets at logging when the caller gave no urgency and impact
+      (default S3); incidents already logged keep theirs until classified;
+    - `auto_close_after`: how long a resolved incident waits for its caller's answer before it closes
+      itself (default 5 days), between `MIN_AUTO_CLOSE_AFTER` and `MAX_AUTO_CLOSE_AFTER`."""
+    if not perms.is_incident_manager(user):
+        raise PermissionDenied("Only Incident Managers may change the process settings.")
+    errors: dict = {}
+    _require(errors, provisional_severity=provisional_severity)
+    _check_choice(errors, "provisional_severity", provisional_severity, Severity)
+    if auto_close_after is None or auto_close_after < MIN_AUTO_CLOSE_AFTER:
+        errors["auto_close_after"] = [f"At least {exact_duration(MIN_AUTO_CLOSE_AFTER)}."]
+    elif auto_close_after > MAX_AUTO_CLOSE_AFTER:
+        errors["auto_close_after"] = [f"At most {MAX_AUTO_CLOSE_AFTER.days} days."]
+    _raise_if(errors)
+    ProcessSettings.current()  # the row exists (the migration made it; a fresh database makes it now)
+    locked = ProcessSettings.objects.select_for_update().get(pk=1)
+    locked.provisional_severity, locked.auto_close_after = provisional_severity, auto_close_after
     locked.save()
     return locked
 

@@ -10,7 +10,7 @@ from ..choices import (
     EventKind,
     Visibility,
 )
-from ..exceptions import PermissionDenied, TransitionNotAllowed, ValidationError
+from ..exceptions import Conflict, PermissionDenied, TransitionNotAllowed, ValidationError
 from ..models import (
     ChecklistItem,
     Incident,
@@ -33,14 +33,16 @@ from .base import (
 def comment_add(
     *, incident: Incident, user, body: str, visibility: str = Visibility.INTERNAL
 ) -> TimelineEvent:
-    """Internal work notes are for support staff; public updates are what the reporter sees."""
+    """Internal work notes are for support staff; public updates are what the reporter and the caller see,
+    and what they may add themselves."""
     errors: dict = {}
     _require(errors, body=body)
     limits.check_text(errors, body=body)
     _check_choice(errors, "visibility", visibility, Visibility)
     _raise_if(errors)
     is_staff_role = user.has_perm("incidents.add_comment")
-    if not is_staff_role and not (incident.reporter_id == user.pk and visibility == Visibility.PUBLIC):
+    concerned = user.pk in (incident.reporter_id, incident.caller_id)
+    if not is_staff_role and not (concerned and visibility == Visibility.PUBLIC):
         raise PermissionDenied("You may not comment on this incident.")
     return _event(incident, kind=EventKind.COMMENT, user=user, note=body.strip(), visibility=visibility)
 
@@ -61,6 +63,38 @@ def checklist_item_done(*, item: ChecklistItem, user) -> ChecklistItem:
     locked.save(update_fields=["done_at", "done_by"])
     _event(
         locked.incident, kind=EventKind.CHECKLIST, user=user, note=locked.text, data={"step_id": locked.pk}
+    )
+    return locked
+
+
+@transaction.atomic
+def checklist_item_skip(*, item: ChecklistItem, user, reason: str) -> ChecklistItem:
+    """Skip a runbook step that does not apply, saying why (a required step then no longer holds up
+    resolving). Recorded on the step and the timeline. A done step cannot be skipped; skipping a skipped
+    step again changes nothing."""
+    if not user.has_perm("incidents.change_checklistitem"):
+        raise PermissionDenied("You may not skip checklist steps.")
+    errors: dict = {}
+    _require(errors, reason=reason)
+    limits.check_text(errors, reason=reason)
+    _raise_if(errors)
+    locked = ChecklistItem.objects.select_for_update().get(pk=item.pk)
+    if locked.skipped_at:
+        return locked
+    if not locked.incident.is_open:
+        raise TransitionNotAllowed(
+            transition="skip a checklist step of", state=locked.incident.state, allowed=[]
+        )
+    if locked.done_at:
+        raise Conflict(f"Step {locked.order} is already done; a done step is not skipped.")
+    locked.skipped_at, locked.skipped_by, locked.skip_reason = timezone.now(), user, reason.strip()
+    locked.save(update_fields=["skipped_at", "skipped_by", "skip_reason"])
+    _event(
+        locked.incident,
+        kind=EventKind.CHECKLIST_SKIP,
+        user=user,
+        note=f"{locked.text}: {locked.skip_reason}",
+        data={"step_id": locked.pk, "required": locked.required, "reason": locked.skip_reason},
     )
     return locked
 

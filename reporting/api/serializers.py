@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from reporting.kpi_definitions import KPI_DEFINITIONS
 from reporting.periods import day_range, parse_month
+
+DEFINED = {d.key: d.text for d in KPI_DEFINITIONS}
 
 
 class KpiQuerySerializer(serializers.Serializer):
@@ -47,16 +50,27 @@ class CountSerializer(serializers.Serializer):
 class KpiSerializer(serializers.Serializer):
     start = serializers.DateField()
     end = serializers.DateField()
-    mttr_seconds = _per_severity(serializers.IntegerField(allow_null=True), "Mean time to resolve.")
-    first_response_seconds = _per_severity(serializers.IntegerField(allow_null=True), "Mean first response.")
+    mttr_seconds = _per_severity(
+        serializers.IntegerField(allow_null=True), "Mean time to resolve. " + DEFINED["mttr_seconds"]
+    )
+    first_response_seconds = _per_severity(
+        serializers.IntegerField(allow_null=True), "Mean first response. " + DEFINED["first_response_seconds"]
+    )
     first_response_p90_seconds = _per_severity(
         serializers.IntegerField(allow_null=True), "90th percentile (nearest rank) of first response."
     )
-    reopen_rate = serializers.FloatField(allow_null=True)
-    sla_compliance = serializers.FloatField(allow_null=True)
-    response_sla_compliance = serializers.FloatField(allow_null=True)
+    reopen_rate = serializers.FloatField(allow_null=True, help_text=DEFINED["reopen_rate"])
+    sla_compliance = serializers.FloatField(allow_null=True, help_text=DEFINED["sla_compliance"])
+    response_sla_compliance = serializers.FloatField(
+        allow_null=True, help_text=DEFINED["response_sla_compliance"]
+    )
+    self_healed_sla_compliance = serializers.FloatField(
+        allow_null=True,
+        help_text="SLA compliance of the self-healed incidents alone. " + DEFINED["self_healed"],
+    )
     counts = serializers.DictField(
-        child=CountSerializer(), help_text="created, resolved, closed, open_at_end."
+        child=CountSerializer(),
+        help_text="created, resolved, closed, self_healed (resolved in the period), open_at_end.",
     )
     targets = serializers.DictField(help_text="Per KPI: target, rule (< or >) and met (null without data).")
 
@@ -79,6 +93,8 @@ class HeadlineSerializer(serializers.Serializer):
     sla_compliance = serializers.FloatField(allow_null=True)
     reopen_rate = serializers.FloatField(allow_null=True)
     resolved = serializers.IntegerField()
+    self_healed = serializers.IntegerField(help_text=DEFINED["self_healed"])
+    self_healed_sla_compliance = serializers.FloatField(allow_null=True)
 
 
 class ServiceImpactRowSerializer(HeadlineSerializer):

@@ -49,7 +49,10 @@ class ReportView(APIView):
     description=(
         "MTTR (last resolution), first response (mean and p90), reopen rate, SLA compliance and counts over "
         "[start, end) — the end is exclusive; days start at midnight in the server's TIME_ZONE. Cancelled "
-        "incidents are excluded; numbers without data are null."
+        "incidents are excluded; numbers without data are null. Self-healed incidents (resolved by "
+        "monitoring's recovery before any person responded) are counted apart (`counts.self_healed`), left "
+        "out of first response and SLA compliance, and have their own `self_healed_sla_compliance`; each "
+        "field's description gives its exact definition."
     ),
     parameters=[
         OpenApiParameter("start", str, required=True, description="YYYY-MM-DD"),

@@ -1,6 +1,7 @@
 from django import template
 
 from reporting import formatting
+from reporting.kpi_definitions import KPI_DEFINITIONS
 
 register = template.Library()
 
@@ -12,3 +13,9 @@ for _name in ("duration", "percent", "availability", "minutes", "when", "met", "
 def get(mapping, key):
     """`{{ row.incidents|get:"S1" }}`: dictionary lookup by a variable key."""
     return (mapping or {}).get(key)
+
+
+@register.simple_tag
+def kpi_definitions():
+    """`{% kpi_definitions as definitions %}`: every KPI's exact definition, as every report prints it."""
+    return KPI_DEFINITIONS

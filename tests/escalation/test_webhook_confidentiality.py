@@ -23,7 +23,7 @@ def test_security_incidents_send_no_webhook_events(manager, receiver):
     service = ServiceFactory(slug="login-node")
     ordinary = incident_services.incident_create(user=manager, title="Login node slow", service=service)
     breach = incident_services.incident_create(
-        user=manager, title="Rootkit found", service=service, incident_type="security_breach"
+        user=manager, title="Rootkit found", service=service, incident_type="malware"
     )
     # Known to be a security incident only at classification: its creation went out, nothing after it.
     odd = incident_services.incident_create(user=manager, title="Odd logins", service=service)

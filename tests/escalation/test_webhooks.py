@@ -12,7 +12,7 @@ from escalation import services
 from escalation.models import Notification, Webhook
 from incidents import services as incident_services
 from incidents.choices import Role
-from tests.factories import ServiceFactory, make_user
+from tests.factories import INVESTIGATION, ServiceFactory, make_user
 
 pytestmark = pytest.mark.django_db
 ALL_EVENTS = [
@@ -43,9 +43,9 @@ def lifecycle(manager, service, urgency="low", impact="low"):
     incident = incident_services.incident_investigate(incident=incident, user=manager)
     services.escalate_tier(incident=incident, user=manager, reason="RF expertise")
     incident = incident_services.incident_resolve(
-        incident=incident, user=manager, code="fixed", notes="LNA swapped"
+        incident=incident, user=manager, code="fixed", notes="LNA swapped", **INVESTIGATION
     )
-    return incident_services.incident_close(incident=incident, user=manager)
+    return incident_services.incident_close(incident=incident, user=manager, closure_notes="LNA verified")
 
 
 def test_subscribed_events_arrive_signed_with_the_incident(manager, receiver):

@@ -14,7 +14,7 @@ from incidents import alerts, services
 from incidents.choices import AlertSourceKind, EventKind, PayloadStatus, Source, State
 from incidents.exceptions import PermissionDenied
 from incidents.models import AlertPayload, Incident, IncidentAlert
-from tests.factories import ServiceFactory, incident_in
+from tests.factories import INVESTIGATION, ServiceFactory, incident_in
 from tests.incidents.alerting import (
     ALERTMANAGER_URL,
     GENERATOR_URL,
@@ -172,9 +172,10 @@ def test_auto_resolve_takes_a_classified_incident_through_investigation_to_resol
     assert incident.resolution_code == "fixed"
     assert "monitoring (Prometheus) reports recovery" in incident.resolution_notes
     assert incident.assignee == account
-    # Responded and resolved within S1's 15 min / 4 h: the recovery counts, on time.
-    assert incident.first_response_at == incident.resolved_at == NOW + timedelta(minutes=10)
-    assert not incident.response_breached and not incident.resolution_breached
+    # Resolved within S1's 4 h; the monitoring account's moves are no first response: nobody answered.
+    assert incident.resolved_at == NOW + timedelta(minutes=10)
+    assert incident.first_response_at is None
+    assert not incident.resolution_breached
     transitions = list(incident.timeline.filter(kind=EventKind.TRANSITION).values_list("transition", "actor"))
     assert transitions == [("classify", account.pk), ("investigate", account.pk), ("resolve", account.pk)]
     assert len(monitoring_events(incident)) == 1
@@ -226,7 +227,9 @@ def test_an_incident_resolved_by_a_human_stops_absorbing_and_a_reopen_cannot_ste
         number=post(ALERTMANAGER_URL, alertmanager_payload(), token).data["incidents"][0]
     )
     first = services.incident_investigate(incident=first, user=manager)
-    first = services.incident_resolve(incident=first, user=manager, code="fixed", notes="OSD restarted")
+    first = services.incident_resolve(
+        incident=first, user=manager, code="fixed", notes="OSD restarted", **INVESTIGATION
+    )
 
     second_number = post(ALERTMANAGER_URL, alertmanager_payload(), token).data["incidents"][0]
     assert second_number != first.number
@@ -248,7 +251,9 @@ def test_a_reopened_incident_absorbs_again_when_no_other_owns_its_fingerprint(pr
     _, token = prometheus
     number = post(ALERTMANAGER_URL, alertmanager_payload(), token).data["incidents"][0]
     incident = services.incident_investigate(incident=Incident.objects.get(number=number), user=manager)
-    incident = services.incident_resolve(incident=incident, user=manager, code="fixed", notes="restarted")
+    incident = services.incident_resolve(
+        incident=incident, user=manager, code="fixed", notes="restarted", **INVESTIGATION
+    )
     services.incident_reopen(incident=incident, user=manager, reason="not fixed")
 
     assert IncidentAlert.objects.get(incident=incident).is_open
@@ -293,7 +298,7 @@ def test_custom_labels_and_an_unknown_service_fall_back_to_the_source_default(ce
         severity_label="priority",
         severity_map={"disaster": ["high", "medium"]},
         default_service=network,
-        default_category="observatory",
+        default_category="infrastructure",
         default_incident_type="network_outage",
     )
     known = {"alertname": "A", "component": "ceph", "priority": "disaster"}
@@ -305,7 +310,7 @@ def test_custom_labels_and_an_unknown_service_fall_back_to_the_source_default(ce
 
     first, second = (Incident.objects.get(number=n) for n in response.data["incidents"])
     assert first.service == ceph and second.service == network
-    assert (first.category, first.incident_type, first.severity) == ("observatory", "network_outage", "S2")
+    assert (first.category, first.incident_type, first.severity) == ("infrastructure", "network_outage", "S2")
     assert first.checklist.exists()  # the network outage response plan was copied on classification
     note = second.timeline.get(transition="classify").note
     assert "'no-such-service'" in note and "network" in note

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 from incidents import services
 from incidents.api.serializers import IncidentSerializer, IncidentUpdateSerializer
 from incidents.models import Incident
-from tests.factories import ServiceFactory, incident_in
+from tests.factories import INVESTIGATION, ServiceFactory, incident_in
 
 pytestmark = pytest.mark.django_db
 
@@ -22,10 +22,14 @@ INCIDENT_FIELDS = [
     "urgency",
     "impact",
     "severity",
+    "severity_provisional",
     "state",
     "tier",
     "assignee",
     "reporter",
+    "caller",
+    "caller_name",
+    "caller_email",
     "is_major",
     "detected_at",
     "created_at",
@@ -39,6 +43,11 @@ INCIDENT_FIELDS = [
     "reopen_count",
     "resolution_code",
     "resolution_notes",
+    "diagnosis",
+    "root_cause",
+    "workaround",
+    "closure_notes",
+    "closed_by",
     "problem",
     "change_ref",
     "parent",
@@ -81,8 +90,12 @@ def test_the_whole_lifecycle_through_the_api_with_tokens(api_as, service_desk, s
         (admin, "investigate", {"note": "looking"}),
         (admin, "hold", {"reason": "awaiting_vendor", "note": "RMA opened"}),
         (admin, "resume", {"note": "disk arrived"}),
-        (admin, "resolve", {"resolution_code": "fixed", "resolution_notes": "Replaced the disk"}),
-        (boss, "close", {"note": "confirmed with the users"}),
+        (
+            admin,
+            "resolve",
+            {"resolution_code": "fixed", "resolution_notes": "Replaced the disk", **INVESTIGATION},
+        ),
+        (boss, "close", {"closure_notes": "Confirmed with the users", "note": "confirmed with the users"}),
     ]
     expected_states = ["classified", "investigating", "on_hold", "investigating", "resolved", "closed"]
     for (client, name, body), expected in zip(steps, expected_states, strict=True):

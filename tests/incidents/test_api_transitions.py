@@ -14,7 +14,7 @@ GOOD_INPUT = {
     "hold": {"reason": "awaiting_user", "note": "asked the user"},
     "resume": {"note": "user answered"},
     "resolve": {"resolution_code": "workaround", "resolution_notes": "restarted"},
-    "close": {},
+    "close": {"closure_notes": "verified with the user"},
     "reopen": {"reason": "broke again"},
     "cancel": {"reason": "false alarm"},
 }
@@ -138,9 +138,9 @@ def test_investigate_assigns_the_named_user(api_as, service_desk, expert):
 
 def test_classify_with_service_and_type_copies_the_runbook(api_as, service_desk):
     ServiceFactory(slug="pg-cluster")
-    incident = incident_in("logged", incident_type="other")
+    incident = incident_in("logged")
     body = {
-        "category": "infrastructure",
+        "category": "application",  # seed 2.2: database unavailability is an application incident
         "urgency": "medium",
         "impact": "high",
         "service": "pg-cluster",

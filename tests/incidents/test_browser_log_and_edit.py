@@ -1,6 +1,7 @@
 """In Chromium (issue #9, items 4 and 5): the *Log incident* form previews the severity as urgency and
 impact change and classifies in the same submit; an edit typed before pressing a transition button is
-saved; Enter in a field saves rather than pressing a transition; leaving with unsaved edits asks first; the
+saved; Enter in a field saves rather than pressing a transition; leaving with unsaved edits (or posting a
+comment, which would drop them) asks first; the
 message preview shows the HTML. Screenshots: var/test-artifacts/log-and-edit/."""
 
 import re
@@ -75,6 +76,15 @@ def test_log_classify_and_keep_edits(page):
     page.wait_for_timeout(500)
     assert dialogs == ["beforeunload"]
     assert page.url == change_url
+
+    # A comment posts a form of its own: it asks first too, and the comment box alone does not count.
+    page.fill("#add-comment textarea", "Called the night shift")
+    page.click("#add-comment button[type=submit]", no_wait_after=True)
+    page.wait_for_timeout(500)
+    assert dialogs == ["beforeunload", "beforeunload"]
+    assert page.url == change_url
+    incident.refresh_from_db()
+    assert incident.description != "not saved yet"
     page.remove_listener("dialog", stay)
 
     # The message preview shows the e-mail's HTML.

@@ -11,10 +11,10 @@ from django.urls import reverse
 from django.utils.html import strip_tags
 
 from incidents import clocks, services
-from incidents.admin.base import sla_status
+from incidents.admin.base import due_times_text, sla_status
 from incidents.choices import Clock
 from incidents.models import Incident
-from tests.factories import ServiceFactory
+from tests.factories import INVESTIGATION, ServiceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +45,8 @@ def s1(manager, when=T0, title="Core switch flapping"):
 
 
 def step(incident, name, user, when, **inputs):
+    if name == "resolve":  # these S1 incidents resolve with their investigation on record
+        inputs = {**INVESTIGATION, **inputs}
     with at(when):
         return services.TRANSITION_SERVICES[name](incident=incident, user=user, **inputs)
 
@@ -101,6 +103,22 @@ def test_a_hold_begun_after_the_due_time_reads_breached(manager):
     incident = step(s1(manager), "investigate", manager, T0 + 10 * MIN)
     incident = step(incident, "hold", manager, T0 + 5 * HOUR, reason="awaiting_vendor", note="RMA")
     assert sla_status(incident, T0 + 6 * HOUR) == ("breached · paused", "breach")
+    assert "Resolution breached before the hold" in due_times_text(incident, now=T0 + 6 * HOUR)
+
+
+def test_on_hold_the_header_says_the_time_left_not_a_past_due_time(berlin, manager):
+    incident = step(s1(manager), "investigate", manager, T0 + 10 * MIN)
+    incident = step(incident, "hold", manager, T0 + 2 * HOUR, reason="awaiting_vendor", note="RMA")
+    text = due_times_text(incident, now=T0 + 3 * 24 * HOUR)  # days later, the old due time long past
+    assert text.startswith("Response due ") and text.endswith(" · Resolution clock paused, 2 h left")
+    assert "Resolution due" not in text
+
+
+def test_a_cancelled_incident_shows_no_due_times(manager):
+    with at(T0):
+        incident = services.incident_create(user=manager, title="Printer on fire")
+        incident = services.incident_cancel(incident=incident, user=manager, reason="duplicate")
+    assert due_times_text(incident, now=T0 + HOUR) == ""
 
 
 def test_met_or_breached_once_resolved(manager):
@@ -112,13 +130,15 @@ def test_met_or_breached_once_resolved(manager):
     assert sla_status(late, T0 + 30 * 24 * HOUR) == ("breached", "breach")
 
 
-def test_no_clock_before_classification_or_after_cancelling(manager):
+def test_the_provisional_clock_runs_before_classification_and_none_after_cancelling(manager):
     with at(T0):
         logged = services.incident_create(user=manager, title="Printer on fire")
-    assert sla_status(logged, T0 + HOUR) == ("not classified", "muted")
+    # The default provisional severity (S3) gives a 4 h response target from logging.
+    assert sla_status(logged, T0 + HOUR) == ("respond in 3 h", "ok")
+    assert clocks.running_clock(logged) == Clock.RESPONSE
     cancelled = step(s1(manager), "cancel", manager, T0 + MIN, reason="duplicate")
     assert sla_status(cancelled, T0 + HOUR) == ("cancelled", "muted")
-    assert clocks.running_clock(logged) is None and clocks.running_clock(cancelled) is None
+    assert clocks.running_clock(cancelled) is None
 
 
 # --- Python and database forms agree ---------------------------------------------------------------------
@@ -161,7 +181,7 @@ def fleet(manager):
         code="fixed",
         notes="x",
     )
-    closed = step(resolved_late, "close", manager, T0 + 6 * HOUR)
+    closed = step(resolved_late, "close", manager, T0 + 6 * HOUR, closure_notes="verified")
     cancelled = step(s1(manager), "cancel", manager, T0 + MIN, reason="duplicate")
     with at(T0):
         logged = services.incident_create(user=manager, title="Not classified")

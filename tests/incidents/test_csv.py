@@ -17,7 +17,7 @@ from incidents.choices import EventKind, Role, State
 from incidents.csv_io import COLUMNS, CsvRejected, export_incidents, import_incidents
 from incidents.exceptions import PermissionDenied
 from incidents.models import Incident, NumberSequence, Service, TimelineEvent
-from tests.factories import ServiceFactory, incident_in, make_user
+from tests.factories import INVESTIGATION, ServiceFactory, incident_in, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,7 @@ VALID = {
     "title": "SDR-2 feed silent",
     "service": "sdr-array",
     "category": "observatory",
-    "incident_type": "sdr_feed_failure",
+    "incident_type": "sdr_failure",
     "source": "monitoring",
     "urgency": "high",
     "impact": "high",
@@ -115,9 +115,13 @@ def test_export_writes_every_column_of_a_known_incident(manager, sysadmin):
     with at(T0 + timedelta(minutes=12)):
         services.incident_investigate(incident=incident, user=manager, assignee=sysadmin)
     with at(T0 + timedelta(hours=2)):
-        services.incident_resolve(incident=incident, user=sysadmin, code="fixed", notes="Replaced the disk")
+        migrate_vms = incident.checklist.get(required=True)
+        services.checklist_item_skip(item=migrate_vms, user=sysadmin, reason="Only an OSD failed")
+        services.incident_resolve(
+            incident=incident, user=sysadmin, code="fixed", notes="Replaced the disk", **INVESTIGATION
+        )
     with at(T0 + timedelta(hours=3)):
-        services.incident_close(incident=incident, user=manager)
+        services.incident_close(incident=incident, user=manager, closure_notes="verified")
 
     text = export_text()
 
@@ -147,6 +151,9 @@ def test_export_writes_every_column_of_a_known_incident(manager, sysadmin):
             "closed_at": "2026-03-02T12:00:00+00:00",
             "reopen_count": "0",
             "resolution_code": "fixed",
+            "caller": "",  # staff logging for nobody else: no caller
+            "caller_name": "",
+            "caller_email": "",
         }
     ]
 
@@ -159,8 +166,8 @@ def test_export_empty_cells_for_nothing_and_ordered_by_number(manager):
     rows = rows_of(export_text())
     assert [row["number"] for row in rows] == sorted([later.number, earlier.number])
     logged = rows[0]
-    assert logged["state"] == "logged"
-    for column in ("service", "assignee", "severity", "first_response_at", "resolved_at", "closed_at"):
+    assert (logged["state"], logged["severity"]) == ("logged", "S3")  # the provisional severity of logging
+    for column in ("service", "assignee", "first_response_at", "resolved_at", "closed_at"):
         assert logged[column] == "", column
 
 
@@ -211,7 +218,9 @@ def build_history(manager, sysadmin):
     with at(T0 + timedelta(days=1), tick=True):
         reopened = incident_in(State.RESOLVED, manager=manager, title='=HYPERLINK("x")')
         services.incident_reopen(incident=reopened, user=manager, reason="Came back")
-        services.incident_resolve(incident=reopened, user=manager, code="workaround", notes="Rebooted")
+        services.incident_resolve(
+            incident=reopened, user=manager, code="workaround", notes="Rebooted", **INVESTIGATION
+        )
     with at(T0 + timedelta(days=2), tick=True):
         held = incident_in(State.ON_HOLD, manager=manager, title='Quotes "and", commas, one line')
     with at(T0 + timedelta(days=2, hours=3), tick=True):
@@ -288,7 +297,9 @@ def test_imported_incidents_take_their_state_and_follow_the_lifecycle_afterwards
     assert resumed.on_hold_seconds == 600 + 300  # the hold counts from the import
 
     with at(NOW + timedelta(hours=1)):
-        closed = services.incident_close(incident=Incident.objects.get(number="INC-000502"), user=manager)
+        closed = services.incident_close(
+            incident=Incident.objects.get(number="INC-000502"), user=manager, closure_notes="verified"
+        )
     assert closed.state == State.CLOSED
     assert closed.resolved_at == datetime(2025, 10, 1, 10, 0, tzinfo=UTC)
 

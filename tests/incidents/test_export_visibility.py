@@ -17,9 +17,7 @@ pytestmark = pytest.mark.django_db
 def test_export_for_a_user_leaves_out_what_they_may_not_see(reference_data, manager):
     service = ServiceFactory(slug="login-node")
     ordinary = services.incident_create(user=manager, title="Login node slow", service=service)
-    breach = services.incident_create(
-        user=manager, title="Rootkit", service=service, incident_type="security_breach"
-    )
+    breach = services.incident_create(user=manager, title="Rootkit", service=service, incident_type="malware")
     make_user(Role.SYSADMINS, username="admin-on-call")
     today = timezone.localdate()
     days = {"start": str(today - timedelta(days=1)), "end": str(today + timedelta(days=1))}

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from incidents import selectors, services
 from incidents.choices import Role, State, Tier
-from tests.factories import incident_in, make_user
+from tests.factories import INVESTIGATION, incident_in, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +59,7 @@ def desk_world(manager):
         s3(State.CANCELLED)
         # A security incident the Service Desk may not see: counted nowhere for them.
         secret = services.incident_create(
-            user=manager, title="SSH brute force", incident_type="security_breach"
+            user=manager, title="SSH brute force", incident_type="unauthorized_access"
         )
     return {
         "desk": desk,
@@ -165,12 +165,16 @@ def test_the_banner_also_shows_on_an_incident_page_and_goes_when_the_incident_cl
     client.force_login(manager)
     change_url = reverse("admin:incidents_incident_change", args=[other.pk])
     assert 'id="major-banner"' in client.get(change_url).content.decode()
-    services.incident_resolve(incident=major, user=manager, code="fixed", notes="switch replaced")
+    services.incident_resolve(
+        incident=major, user=manager, code="fixed", notes="switch replaced", **INVESTIGATION
+    )
     assert 'id="major-banner"' not in client.get(change_url).content.decode()
 
 
 def test_the_banner_names_only_major_incidents_the_user_may_see(client, manager):
-    secret = services.incident_create(user=manager, title="SSH brute force", incident_type="security_breach")
+    secret = services.incident_create(
+        user=manager, title="SSH brute force", incident_type="unauthorized_access"
+    )
     services.incident_set_major(incident=secret, user=manager, is_major=True, reason="breach")
     desk = make_user(Role.SERVICE_DESK, username="dana")
     client.force_login(desk)

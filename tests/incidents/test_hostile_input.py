@@ -25,7 +25,7 @@ from incidents.choices import AlertSourceKind, Source, State
 from incidents.csv_io import COLUMNS, CsvRejected, import_incidents
 from incidents.exceptions import PermissionDenied, ValidationError
 from incidents.models import Incident, SlaPolicy
-from tests.factories import ServiceFactory, incident_in
+from tests.factories import INVESTIGATION, ServiceFactory, incident_in
 from tests.incidents.alerting import GENERIC_URL, make_source
 from tests.incidents.test_admin import change_form_data
 
@@ -237,7 +237,7 @@ def test_a_title_with_a_line_break_is_refused_everywhere(api_as, client, manager
     client.force_login(service_desk)
     page = client.post(
         reverse("admin:incidents_incident_add"),
-        {"title": HEADER_INJECTION, "incident_type": "other", "source": "user"},
+        {"title": HEADER_INJECTION, "incident_type": "", "source": "user"},
     )
     assert page.status_code == 200
     assert page.context["adminform"].form.errors == {"title": ["The title must be one line."]}
@@ -297,10 +297,38 @@ LONG = "y" * 51
         (State.ON_HOLD, lambda i, u: services.incident_resume(incident=i, user=u, note=LONG), "note"),
         (
             State.INVESTIGATING,
-            lambda i, u: services.incident_resolve(incident=i, user=u, code="fixed", notes=LONG),
+            lambda i, u: services.incident_resolve(
+                incident=i, user=u, code="fixed", notes=LONG, **INVESTIGATION
+            ),
             "resolution_notes",
         ),
-        (State.RESOLVED, lambda i, u: services.incident_close(incident=i, user=u, note=LONG), "note"),
+        (
+            State.INVESTIGATING,
+            lambda i, u: services.incident_resolve(
+                incident=i, user=u, code="fixed", notes="x", diagnosis=LONG, root_cause="r"
+            ),
+            "diagnosis",
+        ),
+        (
+            State.INVESTIGATING,
+            lambda i, u: services.incident_update(incident=i, user=u, data={"root_cause": LONG}),
+            "root_cause",
+        ),
+        (
+            State.INVESTIGATING,
+            lambda i, u: services.checklist_item_skip(item=i.checklist.first(), user=u, reason=LONG),
+            "reason",
+        ),
+        (
+            State.RESOLVED,
+            lambda i, u: services.incident_close(incident=i, user=u, closure_notes="ok", note=LONG),
+            "note",
+        ),
+        (
+            State.RESOLVED,
+            lambda i, u: services.incident_close(incident=i, user=u, closure_notes=LONG),
+            "closure_notes",
+        ),
         (State.RESOLVED, lambda i, u: services.incident_reopen(incident=i, user=u, reason=LONG), "reason"),
         (State.LOGGED, lambda i, u: services.incident_cancel(incident=i, user=u, reason=LONG), "reason"),
         (
@@ -512,7 +540,7 @@ def test_a_detection_at_the_ends_of_the_calendar_is_a_form_error_in_the_admin(
     detected = {"detected_at_0": day, "detected_at_1": "23:30:00"}
     page = client.post(
         reverse("admin:incidents_incident_add"),
-        {"title": "Down", "incident_type": "other", "source": "user", **detected},
+        {"title": "Down", "incident_type": "", "source": "user", **detected},
     )
     assert page.status_code == 200
     assert list(page.context["adminform"].form.errors) == ["detected_at"]
@@ -580,7 +608,7 @@ def test_only_alert_sources_log_monitoring_incidents(api_as, client, service_des
     client.force_login(service_desk)
     page = client.post(
         reverse("admin:incidents_incident_add"),
-        {"title": "pve-07 down", "incident_type": "other", "source": "monitoring"},
+        {"title": "pve-07 down", "incident_type": "", "source": "monitoring"},
     )
     assert page.status_code == 200
     assert page.context["adminform"].form.errors == {"source": [MONITORING_ONLY]}

@@ -54,7 +54,8 @@ def test_log_and_classify_in_one_call(service_desk):
 
 def test_log_without_classification_waits_to_be_classified(service_desk):
     incident = services.incident_log(user=service_desk, title="Feed down")
-    assert (incident.state, incident.severity, incident.category) == (State.LOGGED, "", "")
+    assert (incident.state, incident.severity, incident.category) == (State.LOGGED, "S3", "")
+    assert incident.severity_provisional  # the default, until classification sets the real one
 
 
 def test_a_partial_classification_is_refused_and_nothing_is_logged(service_desk):
@@ -166,7 +167,8 @@ def test_half_a_classification_is_shown_again_with_the_text_kept(client, service
     response = client.post(ADD_URL, log_form(urgency="high"))
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
-    assert set(errors) == {"category", "impact"}
+    # Urgency and impact without a category set the provisional severity: they come together or not at all.
+    assert set(errors) == {"impact"}
     assert "HEALTH_WARN: 1 osds down" in response.content.decode()
     assert not Incident.objects.exists()
 

@@ -88,8 +88,8 @@ def test_the_header_says_who_may_act_when_the_viewer_may_not(client, people):
     client.force_login(people[Role.MANAGEMENT])
     page = client.get(change_url(resolved))
     assert page.context["waiting_for"] == (
-        "Waiting for an Incident Manager to close it, or the reporter (Ana Ruiz) to confirm the fix; "
-        "or the Service Desk or an Incident Manager to reopen it, or the reporter (Ana Ruiz) to say the fix "
+        "Waiting for an Incident Manager to close it, or the caller (Ana Ruiz) to confirm the fix; "
+        "or the Service Desk or an Incident Manager to reopen it, or the caller (Ana Ruiz) to say the fix "
         "did not hold."
     )
     assert 'id="waiting-for">Waiting for an Incident Manager to close it' in page.content.decode()

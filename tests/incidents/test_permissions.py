@@ -5,7 +5,7 @@ import pytest
 from incidents import services
 from incidents.choices import Role
 from incidents.exceptions import PermissionDenied
-from tests.factories import incident_in, make_user
+from tests.factories import INVESTIGATION, incident_in, make_user
 
 SD, SA, SME, EXT = Role.SERVICE_DESK, Role.SYSADMINS, Role.EXPERTS, Role.EXTERNAL
 IM, MGMT, SEC = Role.INCIDENT_MANAGERS, Role.MANAGEMENT, Role.SECURITY_TEAM
@@ -18,8 +18,12 @@ TABLE = {
     # hold/resume: the assignee's tier (tier1 = Service Desk here; the assignee is someone else) or IM.
     "hold": ("investigating", {"reason": "awaiting_user", "note": "asked"}, {SD, IM}),
     "resume": ("on_hold", {"note": "answered"}, {SD, IM}),
-    "resolve": ("investigating", {"code": "fixed", "notes": "done"}, {SD, SA, SME, EXT, SEC, IM}),
-    "close": ("resolved", {}, {IM}),
+    "resolve": (
+        "investigating",
+        {"code": "fixed", "notes": "done", **INVESTIGATION},
+        {SD, SA, SME, EXT, SEC, IM},
+    ),
+    "close": ("resolved", {"closure_notes": "verified"}, {IM}),
     "reopen": ("resolved", {"reason": "came back"}, {SD, IM}),
     "cancel": ("classified", {"reason": "false alarm"}, {IM}),
 }
@@ -76,7 +80,9 @@ def test_reporter_without_a_role_may_confirm_closure_and_reopen(manager):
     assert incident.reopen_count == 1
 
     other = make_user(username="someone-else", is_staff=False)
-    incident = services.incident_resolve(incident=incident, user=manager, code="fixed", notes="firmware")
+    incident = services.incident_resolve(
+        incident=incident, user=manager, code="fixed", notes="firmware", **INVESTIGATION
+    )
     with pytest.raises(PermissionDenied):
         services.incident_close(incident=incident, user=other)
     incident = services.incident_close(incident=incident, user=reporter, note="confirmed working")
@@ -107,5 +113,6 @@ def test_only_incident_managers_override_severity(service_desk, manager):
     )
     assert incident.severity == "S1"
     event = incident.timeline.get(kind="severity")
-    assert event.data == {"from": "", "to": "S1", "matrix": "S4", "override": True}
+    # Logging gave it the provisional S3, which the override replaces.
+    assert event.data == {"from": "S3", "to": "S1", "matrix": "S4", "override": True, "provisional": True}
     assert "exposure of credentials" in event.note

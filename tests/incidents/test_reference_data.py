@@ -4,7 +4,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group
 
-from incidents.choices import Role
+from incidents.choices import IncidentType, Role
 from incidents.models import ResponsePlan, Service, SlaPolicy, SupportTier
 from incidents.reference_data import LAB_SERVICES, seed_service_catalogue
 
@@ -24,7 +24,9 @@ def test_roles_tiers_targets_and_runbooks_exist():
         for p in SlaPolicy.objects.all()
     }
     assert targets == {"S1": (900, 14400), "S2": (1800, 28800), "S3": (14400, 86400), "S4": (86400, 259200)}
-    assert ResponsePlan.objects.count() == 7 and all(p.steps.exists() for p in ResponsePlan.objects.all())
+    # A runbook for every incident type (seed 2.2's types, and an "other" per category).
+    assert set(ResponsePlan.objects.values_list("incident_type", flat=True)) == set(IncidentType.values)
+    assert all(p.steps.exists() for p in ResponsePlan.objects.all())
     assert (
         Group.objects.get(name=Role.MANAGEMENT).permissions.filter(codename__startswith="change_").count()
         == 0

@@ -7,7 +7,7 @@ import time_machine
 
 from incidents import services
 from incidents.models import Incident, SlaPolicy
-from tests.factories import ServiceFactory
+from tests.factories import INVESTIGATION, ServiceFactory
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -83,7 +83,9 @@ def test_hold_pauses_the_resolution_clock_and_resume_extends_it(manager):
     assert incident.resolution_due_at == T0 + timedelta(hours=9, minutes=30)
 
     with at(T0 + timedelta(hours=9)):
-        incident = services.incident_resolve(incident=incident, user=manager, code="fixed", notes="ok")
+        incident = services.incident_resolve(
+            incident=incident, user=manager, code="fixed", notes="ok", **INVESTIGATION
+        )
     assert incident.resolution_breached is False
 
 
@@ -106,7 +108,9 @@ def test_breach_flags_and_queryset_agree(manager):
         assert breached == {late_response.pk, waiting.pk}
 
     with at(T0 + timedelta(hours=5)):
-        on_time = services.incident_resolve(incident=on_time, user=manager, code="fixed", notes="late fix")
+        on_time = services.incident_resolve(
+            incident=on_time, user=manager, code="fixed", notes="late fix", **INVESTIGATION
+        )
         assert on_time.resolution_breached
         assert not on_time.response_breached
         assert set(Incident.objects.resolution_breached().values_list("pk", flat=True)) == {
@@ -116,12 +120,15 @@ def test_breach_flags_and_queryset_agree(manager):
         }
 
 
-def test_unclassified_incident_has_no_clock(manager):
+def test_unclassified_incident_runs_the_clocks_of_its_provisional_severity(manager):
+    """Logging gives the default provisional severity (S3: 4 h / 24 h); left unclassified, it breaches."""
     incident = log(manager)
+    assert (incident.severity, incident.severity_provisional) == ("S3", True)
+    assert incident.response_due_at == T0 + timedelta(hours=4)
+    assert incident.resolution_due_at == T0 + timedelta(hours=24)
     with at(T0 + timedelta(days=10)):
         incident.refresh_from_db()
-        assert incident.response_due_at is None
-        assert not incident.response_breached and not incident.resolution_breached
+        assert incident.response_breached and incident.resolution_breached
 
 
 def test_reclassification_recomputes_due_dates_from_logging(manager):
@@ -145,12 +152,16 @@ def test_first_response_is_the_first_move_into_investigating(manager):
     with at(T0 + timedelta(minutes=3)):
         incident = services.incident_investigate(incident=incident, user=manager)
     with at(T0 + timedelta(minutes=30)):
-        incident = services.incident_resolve(incident=incident, user=manager, code="fixed", notes="x")
+        incident = services.incident_resolve(
+            incident=incident, user=manager, code="fixed", notes="x", **INVESTIGATION
+        )
     with at(T0 + timedelta(minutes=40)):
         incident = services.incident_reopen(incident=incident, user=manager, reason="still broken")
     assert incident.first_response_at == T0 + timedelta(minutes=3)
     assert incident.resolved_at is None
     with at(T0 + timedelta(hours=2)):
-        incident = services.incident_resolve(incident=incident, user=manager, code="fixed", notes="really")
+        incident = services.incident_resolve(
+            incident=incident, user=manager, code="fixed", notes="really", **INVESTIGATION
+        )
     assert incident.resolved_at == T0 + timedelta(hours=2)
     assert incident.reopen_count == 1

@@ -105,16 +105,21 @@ def test_ordered_by_the_clock_that_runs_out_first_and_on_hold_last(client, manag
     s3_response = logged_at(1, State.CLASSIFIED, "medium", "medium")  # due T0 + 4 h 1 min
     s2_resolution = logged_at(2, State.INVESTIGATING, "medium", "high")  # due T0 + 8 h 2 min
     s2_response = logged_at(3, State.CLASSIFIED, "medium", "high")  # due T0 + 33 min
-    unclassified = logged_at(4, State.LOGGED, "low", "low")  # no clock yet
+    unclassified = logged_at(4, State.LOGGED, "low", "low")  # provisional S3: due T0 + 4 h 4 min
     s4_response = logged_at(5, State.CLASSIFIED, "low", "low")  # due T0 + 24 h 5 min
     closed = logged_at(6, State.CLOSED, "low", "low")
     client.force_login(manager)
-    expected = [s2_response, s3_response, s2_resolution, s4_response, unclassified, on_hold]
+    expected = [s2_response, s3_response, unclassified, s2_resolution, s4_response, on_hold]
     with time_machine.travel(T0 + timedelta(hours=1), tick=False):
         assert listed(client) == expected
         assert listed(client, state="all") == [*expected, closed]
         # The SLA column sorts by the same deadline (after the action checkbox, number, title, severity, state).
-        assert listed(client, o="5", state="classified,investigating") == expected[:4]
+        assert listed(client, o="5", state="classified,investigating") == [
+            s2_response,
+            s3_response,
+            s2_resolution,
+            s4_response,
+        ]
 
 
 # --- filters ---------------------------------------------------------------------------------------------
@@ -238,7 +243,14 @@ def test_rows_are_one_line_with_the_badges_before_the_long_columns(client, manag
     row = re.search(r"<tr>.*?</tr>", page[page.index("<tbody>") :], flags=re.S).group(0)
     assert 'itsm-badge itsm-major" title="Major incident">MAJOR</span>' in row
     columns = re.findall(r'class="field-([a-z_]+)', row)
-    assert columns[:5] == ["number", "title_display", "severity_display", "state_display", "sla_display"]
+    assert columns[:6] == [
+        "number",
+        "severity_display",
+        "major_display",
+        "state_display",
+        "sla_display",
+        "title_display",
+    ]
     assert 'class="itsm-major' not in page[page.index("Grafana blank") :]
 
 
@@ -287,23 +299,51 @@ def test_assign_to_asks_whom_then_assigns_through_the_service(client, manager, s
 def test_close_resolved_closes_what_it_may_and_says_why_not_for_the_rest(client, manager, every_state):
     client.force_login(manager)
     resolved, investigating = every_state[State.RESOLVED], every_state[State.INVESTIGATING]
-    response = act(client, "close_resolved", [resolved, investigating])
+    # Closing asks first for the closure notes every incident closed keeps (final documentation).
+    page = act(client, "close_resolved", [resolved, investigating], follow=False)
+    assert page.status_code == 200 and resolved.number in page.content.decode()
+    refused = act(client, "close_resolved", [resolved], follow=False, apply="1", closure_notes=" ")
+    assert "This field is required" in refused.content.decode()
+    assert Incident.objects.get(pk=resolved.pk).state == State.RESOLVED
+    notes = "Verified with the users; no recurrence."
+    response = act(client, "close_resolved", [resolved, investigating], apply="1", closure_notes=notes)
     resolved.refresh_from_db()
     investigating.refresh_from_db()
     assert (resolved.state, investigating.state) == (State.CLOSED, State.INVESTIGATING)
+    assert (resolved.closure_notes, resolved.closed_by) == (notes, "staff")
     shown = messages_of(response)
     assert f"Closed: {resolved.number}." in shown
-    assert any(m.startswith(f"{investigating.number}: Cannot close") for m in shown)
+    assert any(
+        m.startswith(f"{investigating.number}: It is investigating: you cannot close it now") for m in shown
+    )
 
 
-def test_cancel_duplicates_gives_the_reason_duplicate(client, manager, every_state):
+def test_cancel_duplicates_links_each_to_the_original(client, manager, every_state):
     client.force_login(manager)
     logged, investigating = every_state[State.LOGGED], every_state[State.INVESTIGATING]
-    response = act(client, "cancel_duplicates", [logged, investigating])
+    original = every_state[State.CLASSIFIED]
+    page = act(client, "cancel_duplicates", [logged, investigating], follow=False)
+    assert page.status_code == 200 and "Duplicates of" in page.content.decode()  # asks first
+    assert Incident.objects.get(pk=logged.pk).state == State.LOGGED
+    unknown = act(client, "cancel_duplicates", [logged], follow=False, apply="1", original="INC-999999")
+    assert "No incident INC-999999 that you may see." in unknown.content.decode()
+
+    response = act(
+        client, "cancel_duplicates", [logged, investigating, original], apply="1", original=original.number
+    )
     logged.refresh_from_db()
-    assert (logged.state, logged.cancel_reason) == (State.CANCELLED, "duplicate")
-    assert Incident.objects.get(pk=investigating.pk).state == State.INVESTIGATING
-    assert any(m.startswith(f"{investigating.number}: Cannot cancel") for m in messages_of(response))
+    assert (logged.state, logged.parent, logged.cancel_reason) == (
+        State.CANCELLED,
+        original,
+        f"duplicate of {original.number}",
+    )
+    investigating.refresh_from_db()  # refused: and not linked either
+    assert (investigating.state, investigating.parent) == (State.INVESTIGATING, None)
+    assert Incident.objects.get(pk=original.pk).state == State.CLASSIFIED
+    shown = messages_of(response)
+    assert f"Cancelled as duplicates of {original.number}: {logged.number}." in shown
+    assert f"{investigating.number}: It is investigating: you cannot cancel it now" in " ".join(shown)
+    assert f"{original.number}: It is the original: it stays open." in shown
 
 
 def test_actions_follow_the_role(client, manager, service_desk, management, every_state):
@@ -319,7 +359,7 @@ def test_actions_follow_the_role(client, manager, service_desk, management, ever
     # Posting an action anyway changes nothing: the admin runs only the actions it offers.
     client.force_login(service_desk)
     resolved = every_state[State.RESOLVED]
-    act(client, "close_resolved", [resolved])
+    act(client, "close_resolved", [resolved], apply="1", closure_notes="closing")
     assert Incident.objects.get(pk=resolved.pk).state == State.RESOLVED
 
 

@@ -90,7 +90,7 @@ def october(module_db):
     )
     # 7. Cancelled: excluded everywhere.
     made[7] = story(manager, service=svc, created=t(10, 20), severity="S3", steps=(("cancel", t(10, 20, 1)),))
-    # 8. Logged, never classified: created and open, no response clock.
+    # 8. Logged, never classified: created and open, on the clocks of the provisional S3 logging gave it.
     made[8] = story(manager, service=svc, created=t(10, 25), severity=None)
     # 9. S1 never answered: its response is decided (missed) once the due time has passed.
     made[9] = story(manager, service=svc, created=t(10, 28, 10), severity="S1")

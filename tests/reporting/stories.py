@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import time_machine
 
 from incidents import services
+from tests.factories import INVESTIGATION
 
 SEVERITY_INPUTS = {
     "S1": ("high", "high"),
@@ -33,12 +34,13 @@ def story(
     service=None,
     detected: datetime | None = None,
     category: str = "infrastructure",
-    incident_type: str = "other",
+    incident_type: str = "",
     steps: tuple = (),
     title: str = "Incident",
 ):
     """Log at `created` (detected at `detected`), classify at once with the urgency x impact that gives
-    `severity` (None: leave it logged), then take each (transition, moment) of `steps`."""
+    `severity` (None: leave it logged), then take each (transition, moment) of `steps` (resolving with the
+    investigation on record and the required runbook steps done)."""
     with at(created):
         incident = services.incident_create(
             user=user,
@@ -57,12 +59,15 @@ def story(
         "investigate": {},
         "hold": {"reason": "awaiting_vendor", "note": "RMA opened"},
         "resume": {"note": "part arrived"},
-        "resolve": {"code": "fixed", "notes": "Replaced the failed part"},
+        "resolve": {"code": "fixed", "notes": "Replaced the failed part", **INVESTIGATION},
         "reopen": {"reason": "came back"},
-        "close": {},
+        "close": {"closure_notes": "Fix verified"},
         "cancel": {"reason": "duplicate"},
     }
     for name, moment in steps:
         with at(moment):
+            if name == "resolve":  # required runbook steps are done first
+                for item in incident.checklist.filter(required=True, done_at=None, skipped_at=None):
+                    services.checklist_item_done(item=item, user=user)
             incident = services.TRANSITION_SERVICES[name](incident=incident, user=user, **inputs[name])
     return incident

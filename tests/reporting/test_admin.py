@@ -88,6 +88,7 @@ def test_the_review_is_edited_with_its_action_items(october, browser, manager):
         "status": "final",
         "summary": "Disk controller firmware bug",
         "root_cause": "Firmware 1.2 drops the cache under load",
+        "lessons_learned": "Keep a spare controller on site",
         "what_went_well": "Fast response",
         "what_went_badly": "No spare controller",
         "action_items-TOTAL_FORMS": "1",

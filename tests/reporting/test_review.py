@@ -1,5 +1,6 @@
-"""The major-incident review: drafted when a major incident is closed (through the incident_transitioned
-signal, inside the close's transaction), and its facts reconstructed from the record."""
+"""The major-incident review: drafted when a major incident is resolved (through the incident_transitioned
+signal, inside the resolve's transaction), and its facts reconstructed from the record. Marking it final
+(tests/reporting/test_review_final.py) sends the Post-Incident Summary."""
 
 import pytest
 
@@ -29,11 +30,20 @@ def major(manager):
     )
 
 
-def test_closing_a_major_incident_drafts_its_review(major, manager):
+def finalized(incident, manager):
+    """Mark the incident's review final (the day after its closure): the Post-Incident Summary goes out."""
+    review = MajorIncidentReview.objects.get(incident=incident)
+    review.lessons_learned = "Keep a spare part on site"
+    review.save()
+    with at(t(10, 5, 9)):
+        services.review_finalize(review=review, user=manager)
+
+
+def test_resolving_a_major_incident_drafts_its_review(major, manager):
     review = MajorIncidentReview.objects.get(incident=major)
     assert review.status == "draft"
     assert review.drafted_by == manager
-    assert review.drafted_at == t(10, 4, 9)
+    assert review.drafted_at == t(10, 3, 12)
     assert review.summary.startswith("S1 major incident on Ceph storage: Ceph cluster down.")
     assert "resolved (fixed) after 2 h 10 min from detection" in review.summary
     assert "Replaced the failed part" in review.summary
@@ -42,7 +52,7 @@ def test_closing_a_major_incident_drafts_its_review(major, manager):
         == "- First response within its SLA target.\n- Resolution within its SLA target."
     )
     assert "1 escalation(s) fired" in review.what_went_badly
-    assert review.history.first().history_change_reason == "drafted when the major incident was closed"
+    assert review.history.first().history_change_reason == "drafted when the major incident was resolved"
 
 
 def test_the_draft_is_made_once(major, manager):
@@ -79,7 +89,8 @@ def test_durations_and_sla_outcome(major):
     }
 
 
-def test_escalations_and_communications(major):
+def test_escalations_and_communications(major, manager):
+    finalized(major, manager)
     data = selectors.major_incident_review(incident=major)
     assert [e["kind"] for e in data["escalations"]] == ["emergency"]
     assert data["escalations"][0]["fired_at"] == "2026-10-03T10:00:00+00:00"
@@ -89,7 +100,8 @@ def test_escalations_and_communications(major):
     assert EscalationEvent.objects.filter(incident=major).count() == 1
 
 
-def test_the_timeline_is_reconstructed_from_every_source_in_time_order(major):
+def test_the_timeline_is_reconstructed_from_every_source_in_time_order(major, manager):
+    finalized(major, manager)
     timeline = selectors.major_incident_review(incident=major)["timeline"]
     moments = [entry["at"] for entry in timeline]
     assert moments == sorted(moments)
@@ -149,4 +161,4 @@ def test_an_open_major_incident_has_facts_but_no_review_yet(manager):
     with at(t(10, 6, 13, 1)):
         assert selectors.major_incident_review(incident=incident)["sla"]["resolution"]["met"] is False
     html = services.major_incident_review_report(incident=incident, fmt="html", store=False).content.decode()
-    assert "The review is drafted when the major incident is closed." in html
+    assert "The review is drafted when the major incident is resolved." in html

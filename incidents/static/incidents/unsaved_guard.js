@@ -1,6 +1,6 @@
 /* The incident page: warn before leaving it with edits not yet saved (a link, an escalation action, the
-   browser's back button). Submitting a form (save, a transition button, which saves the edits first, a
-   comment) is not leaving. */
+   browser's back button, a comment or a checklist tick, which post forms of their own). Submitting the
+   incident's own form (save, a transition button, which saves the edits first) is not leaving. */
 "use strict";
 (function () {
   var dirty = false;
@@ -13,13 +13,15 @@
     }
     function edited(event) {
       var target = event.target;
-      if (target && target.form) {
+      if (target && target.form === form) {
         dirty = true;
       }
     }
     form.addEventListener("input", edited);
     form.addEventListener("change", edited);
-    document.addEventListener("submit", function () { submitting = true; }, true);
+    document.addEventListener("submit", function (event) {
+      submitting = event.target === form;
+    }, true);
     window.addEventListener("pageshow", function () { submitting = false; });
     window.addEventListener("beforeunload", function (event) {
       if (dirty && !submitting) {

@@ -19,6 +19,7 @@ from tests.factories import ServiceFactory, make_user
 
 SD, SA, SME, EXT = Role.SERVICE_DESK, Role.SYSADMINS, Role.EXPERTS, Role.EXTERNAL
 IM, MGMT, SEC = Role.INCIDENT_MANAGERS, Role.MANAGEMENT, Role.SECURITY_TEAM
+OPS = Role.OPERATIONS
 REPORTER, OUTSIDER = "reporter (no role)", "outsider (no role)"
 
 ORDINARY, SECURITY, EXTERNAL = "ordinary", "security", "external tier"
@@ -38,6 +39,7 @@ TABLE = {
     SEC: (set(KINDS), SUPPORT_WRITES, RECORDS),
     IM: (set(KINDS), SUPPORT_WRITES, RECORDS),
     MGMT: ({ORDINARY, EXTERNAL}, set(), RECORDS),
+    OPS: ({ORDINARY, EXTERNAL}, set(), RECORDS),
     REPORTER: (set(KINDS), set(), set()),
     OUTSIDER: (set(), set(), set()),
 }
@@ -98,7 +100,7 @@ def world(db, reference_data):
     escalation_services.escalate_tier(
         incident=incidents[EXTERNAL], user=manager, reason="vendor hardware", tier="external"
     )
-    users = {role: make_user(role, username=f"as-{i}") for i, role in enumerate(ROLES[:7])}
+    users = {role: make_user(role, username=f"as-{i}") for i, role in enumerate(ROLES[:8])}
     users[REPORTER] = reporter
     users[OUTSIDER] = make_user(username="someone-else", is_staff=False)
     return {"incidents": {k: Incident.objects.get(pk=v.pk) for k, v in incidents.items()}, "users": users}
@@ -180,7 +182,7 @@ def test_internal_notes_only_for_roles_that_read_them(world, api_as, role):
         assert ("forensic image at /srv/evidence" in notes) == ("internal notes" in records), kind
 
 
-STAFF_ROLES = [SD, SA, SME, EXT, SEC, IM, MGMT]
+STAFF_ROLES = [SD, SA, SME, EXT, SEC, IM, MGMT, OPS]
 
 
 @pytest.mark.parametrize("role", STAFF_ROLES)

@@ -187,7 +187,8 @@ class ClassifyForm(TransitionForm):
         "one category."
     )
 
-    category = forms.ChoiceField(choices=Category.choices)
+    # Nothing pre-selected: a hurried click must not classify as the first category.
+    category = forms.ChoiceField(choices=[("", "Choose a category"), *Category.choices])
     urgency = UrgencyField()
     impact = ImpactField()
     service = forms.ModelChoiceField(queryset=Service.objects.none(), required=False)

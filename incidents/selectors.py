@@ -362,6 +362,11 @@ def search_incidents(incidents: QuerySet[Incident], text: str) -> QuerySet[Incid
     return incidents
 
 
+# Keys of a timeline entry's data that name people beyond the reader (message recipients, outbox rows):
+# shown only to those who read internal notes.
+STAFF_ONLY_EVENT_DATA = frozenset({"recipients", "notifications"})
+
+
 def can_see_internal(user) -> bool:
     """Internal work notes and the audit trail are for support roles and management, not for reporters."""
     return bool(user and user.is_active and user.has_perm(VIEW_INTERNAL_PERMISSION))

@@ -268,9 +268,11 @@ class MajorIncidentReviewAdmin(VisibleIncidentsMixin, AuditedAdmin):
         return False  # drafted automatically when a major incident is resolved
 
     def get_readonly_fields(self, request, obj=None):
+        """A final review's summary went out: it stays final. Asked of the stored row, since a form that
+        failed to mark it final has already changed the object in memory."""
         fields = super().get_readonly_fields(request, obj)
-        if obj is not None and obj.status == ReviewStatus.FINAL:
-            return (*fields, "status")  # its summary went out: it stays final
+        if obj is not None and type(obj).objects.filter(pk=obj.pk, status=ReviewStatus.FINAL).exists():
+            return (*fields, "status")
         return fields
 
     def save_model(self, request, obj, form, change):

@@ -18,13 +18,19 @@ from django.utils import timezone
 
 from incidents import selectors as incident_selectors
 from incidents import services as incident_services
-from incidents.choices import EventKind, Visibility
+from incidents.choices import EventKind, State, Visibility
 from incidents.models import Incident
 from incidents.output_safety import header_line
 
 from ..choices import Channel, Template
 from ..models import DigestItem, Notification
-from .notifications import SUBJECT_LENGTH, outside_description, queue_delivery, stakeholder_link
+from .notifications import (
+    SUBJECT_LENGTH,
+    outside_description,
+    queue_delivery,
+    recipients_text,
+    stakeholder_link,
+)
 
 
 def digest_queue(
@@ -56,8 +62,12 @@ def digest_queue(
     return len(created)
 
 
-def _still_visible(item: DigestItem) -> bool:
-    """The incident may have changed since it was queued (reclassified as security, handed elsewhere)."""
+def _still_news(item: DigestItem) -> bool:
+    """Whether the incident still belongs in the recipient's digest. It may have changed since it was
+    queued: cancelled (logged by mistake: nothing to announce), closed (the Resolution Notice told them),
+    reclassified as security or handed elsewhere (the recipient may no longer see it)."""
+    if item.incident.state in (State.CANCELLED, State.CLOSED):
+        return False
     if item.user is not None:
         return item.user.is_active and incident_selectors.may_see(item.user, item.incident)
     return not incident_selectors.is_security_incident(item.incident)
@@ -85,8 +95,9 @@ def render_digest(*, incidents: list[Incident], time_zone: str = "") -> tuple[st
 
 def send_incident_digests(*, now: datetime | None = None) -> int:
     """Every hour (celery beat): one digest per recipient of what waits for them, oldest incident first;
-    an incident the recipient may no longer see is left out (its row settled without a message). Each
-    incident's timeline records who it was sent to. Returns the number of digests queued for delivery."""
+    an incident no longer news to the recipient (`_still_news`) is left out (its row settled without a
+    message). Each incident's public timeline says how many it was sent to (not who). Returns the number
+    of digests queued for delivery."""
     now = now or timezone.now()
     with transaction.atomic():
         items = list(
@@ -101,7 +112,7 @@ def send_incident_digests(*, now: datetime | None = None) -> int:
         zones = incident_selectors.users_time_zones([i.user for i in items if i.user is not None])
         rows, sent_to = [], defaultdict(list)
         for recipient, pending in by_recipient.items():
-            kept = [item for item in pending if _still_visible(item)]
+            kept = [item for item in pending if _still_news(item)]
             if not kept:
                 continue
             user = next((item.user for item in kept if item.user is not None), None)
@@ -128,9 +139,7 @@ def send_incident_digests(*, now: datetime | None = None) -> int:
             item.settled_at = now
         DigestItem.objects.bulk_update(items, ["settled_at", "notification"])
         for incident, recipients in sent_to.items():
-            who = ", ".join(recipients[:5]) + (
-                f" and {len(recipients) - 5} more" if len(recipients) > 5 else ""
-            )
+            who = recipients_text(recipients, public=True)
             incident_services.timeline_record(
                 incident=incident,
                 kind=EventKind.NOTIFICATION,

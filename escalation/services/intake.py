@@ -16,15 +16,16 @@ from .notifications import notify, users_of
 def first_line(*, incident: Incident, logged_by=None) -> tuple[list, str]:
     """Who is told of a new incident, and a note when it is not the first line: the Tier 1 group (the
     Service Desk) and whoever is on call for Tier 1 now, those of them who may see it, apart from whoever
-    logged it. When none of them may (a security incident), the on-duty Incident Manager instead, or the
-    whole Incident Managers group when nobody is on duty: someone who may see it and classify it."""
+    logged it. When none of them may (a security incident), or the only one who may is whoever logged it,
+    the on-duty Incident Manager instead, or the whole Incident Managers group when nobody is on duty:
+    someone besides its author who may see it and classify it."""
     people = users_of([TIER_GROUPS[Tier.TIER1]])
     current = on_call(kind=RotationKind.TIER1)
     if current and current.user:
         people.append(current.user)
     readers = [person for person in dict.fromkeys(people) if may_see(person, incident)]
     others = [person for person in readers if not _same(person, logged_by)]
-    if others or readers:  # told; or the one of them who may see it logged it
+    if others:
         return others, ""
     manager = on_call(kind=RotationKind.INCIDENT_MANAGER)
     managers = [manager.user] if manager and manager.user else users_of([Role.INCIDENT_MANAGERS])

@@ -255,20 +255,32 @@ def notify(
         return []
     created = Notification.objects.bulk_create(rows)
     if incident is not None:
-        who = ", ".join(addresses[:5]) + (f" and {len(addresses) - 5} more" if len(addresses) > 5 else "")
+        public = template in PUBLIC_TEMPLATES
+        who = recipients_text(addresses, public=public)
         incident_services.timeline_record(
             incident=incident,
             kind=EventKind.NOTIFICATION,
             note=(note + " " if note else "")
-            + f"{Template(template).label} sent to {who or 'no e-mail recipient'}"
+            + f"{Template(template).label} sent to {who}"
             + (f" and {len(created) - len(addresses)} webhook(s)" if len(created) > len(addresses) else ""),
             data={"template": template, "recipients": addresses, "notifications": [n.pk for n in created]},
-            visibility=Visibility.PUBLIC if template in PUBLIC_TEMPLATES else Visibility.INTERNAL,
+            visibility=Visibility.PUBLIC if public else Visibility.INTERNAL,
         )
     ids = [n.pk for n in created]
     if ids:
         transaction.on_commit(lambda: queue_delivery(ids))
     return created
+
+
+def recipients_text(addresses: list[str], *, public: bool) -> str:
+    """Who a timeline entry says a message went to: the addresses (five, then "and N more") on an internal
+    entry; only how many on a public one, which reporters and callers read (one recipient's address is no
+    business of another's; staff find them in the outbox)."""
+    if not addresses:
+        return "no e-mail recipient"
+    if public:
+        return f"{len(addresses)} recipient{'s' if len(addresses) != 1 else ''}"
+    return ", ".join(addresses[:5]) + (f" and {len(addresses) - 5} more" if len(addresses) > 5 else "")
 
 
 def queue_delivery(ids: list[int]) -> None:

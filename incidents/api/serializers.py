@@ -252,7 +252,28 @@ def _user_field(**kwargs):
     return KeyRelatedField(slug_field=USERNAME, queryset=User.objects.all(), **kwargs)
 
 
-class IncidentCreateSerializer(serializers.Serializer):
+class RefuseOtherFieldsMixin:
+    """Anything in the body beyond the serializer's fields is a field error ("Read-only" for a field the
+    incident shows, "Unknown field" otherwise), never silently dropped."""
+
+    def to_internal_value(self, data):
+        extra = {}
+        if isinstance(data, Mapping):
+            for name in set(data) - set(self.fields):
+                readonly = name in IncidentSerializer.Meta.fields
+                extra[name] = [READ_ONLY_MESSAGE if readonly else "Unknown field."]
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({**exc.detail, **extra}) from exc
+        if extra:
+            raise serializers.ValidationError(extra)
+        return value
+
+
+class IncidentCreateSerializer(RefuseOtherFieldsMixin, serializers.Serializer):
+    """Log an incident; with a category (and urgency and impact) it is classified in the same call."""
+
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     service = _service_field(required=False, allow_null=True, default=None)
@@ -279,6 +300,12 @@ class IncidentCreateSerializer(serializers.Serializer):
         allow_blank=True,
         help_text="How much is affected, as the caller sees it (give urgency too).",
     )
+    category = serializers.ChoiceField(
+        choices=Category.choices,
+        required=False,
+        allow_blank=True,
+        help_text="Classify in the same call (Service Desk, Incident Managers): give urgency and impact too.",
+    )
     caller = _user_field(
         required=False,
         allow_null=True,
@@ -296,7 +323,7 @@ class IncidentCreateSerializer(serializers.Serializer):
     )
 
 
-class IncidentUpdateSerializer(serializers.Serializer):
+class IncidentUpdateSerializer(RefuseOtherFieldsMixin, serializers.Serializer):
     """The descriptive fields of `services.EDITABLE_FIELDS`; anything else in the body is a field error."""
 
     title = serializers.CharField(max_length=200)
@@ -330,20 +357,6 @@ class IncidentUpdateSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Number of the incident this one duplicates or belongs to.",
     )
-
-    def to_internal_value(self, data):
-        extra = {}
-        if isinstance(data, Mapping):
-            for name in set(data) - set(self.fields):
-                readonly = name in IncidentSerializer.Meta.fields
-                extra[name] = [READ_ONLY_MESSAGE if readonly else "Unknown field."]
-        try:
-            value = super().to_internal_value(data)
-        except serializers.ValidationError as exc:
-            raise serializers.ValidationError({**exc.detail, **extra}) from exc
-        if extra:
-            raise serializers.ValidationError(extra)
-        return value
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -478,6 +491,19 @@ class TimelineEventSerializer(serializers.ModelSerializer):
             "data",
         ]
         read_only_fields = fields
+
+    def to_representation(self, event):
+        """A reader of public entries only (a reporter, a caller, a vendor) gets no message recipients:
+        other people's addresses are not theirs to read (`selectors.STAFF_ONLY_EVENT_DATA`)."""
+        representation = super().to_representation(event)
+        request = self.context.get("request")
+        if not selectors.can_see_internal(getattr(request, "user", None)):
+            representation["data"] = {
+                key: value
+                for key, value in (representation["data"] or {}).items()
+                if key not in selectors.STAFF_ONLY_EVENT_DATA
+            }
+        return representation
 
 
 class CommentInputSerializer(serializers.Serializer):

@@ -109,7 +109,17 @@ class IncidentViewSet(
     def create(self, request, *args, **kwargs):
         serializer = s.IncidentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        incident = services.incident_create(user=request.user, **serializer.validated_data)
+        fields = dict(serializer.validated_data)
+        category = fields.pop("category", "")
+        if category:  # log and classify in one call, or neither (`services.incident_log`)
+            classification = {
+                "category": category,
+                "urgency": fields.pop("urgency", ""),
+                "impact": fields.pop("impact", ""),
+            }
+            incident = services.incident_log(user=request.user, classification=classification, **fields)
+        else:
+            incident = services.incident_create(user=request.user, **fields)
         return Response(self._render(incident), status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
@@ -206,7 +216,7 @@ class IncidentViewSet(
     @action(detail=True, methods=["get"], pagination_class=None)
     def timeline(self, request, number=None):
         events = selectors.incident_timeline(incident=self.get_object(), user=request.user)
-        return Response(s.TimelineEventSerializer(events, many=True).data)
+        return Response(s.TimelineEventSerializer(events, many=True, context={"request": request}).data)
 
     @extend_schema(
         summary="Audit history: who changed what, when and why",
@@ -230,7 +240,10 @@ class IncidentViewSet(
         serializer = s.CommentInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         comment = services.comment_add(incident=incident, user=request.user, **serializer.validated_data)
-        return Response(s.TimelineEventSerializer(comment).data, status=status.HTTP_201_CREATED)
+        return Response(
+            s.TimelineEventSerializer(comment, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
     @extend_schema(
         summary="The runbook checklist copied on classification",

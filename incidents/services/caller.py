@@ -76,3 +76,15 @@ def clean_caller(errors: dict, *, caller=None, caller_name: str = "", caller_ema
             "Give the caller's e-mail address: it is how they are told about the fix."
         )
     return {"caller": None, "caller_name": name, "caller_email": email}
+
+
+def check_caller_allowed(errors: dict, *, user, callers: dict) -> None:
+    """Who may name whom: someone who does not see every tier's incidents (a lab user, External Support)
+    names only themselves. Naming another account would show them that person's incident (the caller sees
+    it) and send it their messages; naming a contact would send an outside address the incident's mail."""
+    if user is None or user.has_perm("incidents.view_all_incidents"):
+        return
+    if callers.get("caller_name") or callers.get("caller_email"):
+        errors.setdefault("caller_email", []).append("You may name only yourself as the caller.")
+    elif callers.get("caller") is not None and callers["caller"].pk != user.pk:
+        errors.setdefault("caller", []).append("You may name only yourself as the caller.")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from django.db.models import Q
 from django.utils import timezone
 
 from .. import limits
@@ -124,12 +125,17 @@ def incident_auto_close(*, incident: Incident, now: datetime | None = None) -> I
 
 
 def incidents_auto_close(*, now: datetime | None = None) -> int:
-    """Close every resolved incident whose answer deadline has passed (`incident_auto_close`, one
-    transaction each). Safe to run twice, or twice at once: each incident is locked and checked again, and
-    one closed meanwhile is skipped. Returns how many it closed."""
+    """Close every resolved incident whose caller did not answer by the deadline (`incident_auto_close`,
+    one transaction each). An incident without a caller asked nobody: it waits for staff to close it with
+    the final documentation (*Resolved, waiting for closure*). Safe to run twice, or twice at once: each
+    incident is locked and checked again, and one closed meanwhile is skipped. Returns how many it
+    closed."""
     now = now or timezone.now()
     cutoff = now - ProcessSettings.current().auto_close_after
-    due = Incident.objects.filter(state=State.RESOLVED, resolved_at__lte=cutoff).order_by("resolved_at", "pk")
+    asked = Q(caller__isnull=False) | ~Q(caller_email="")
+    due = Incident.objects.filter(asked, state=State.RESOLVED, resolved_at__lte=cutoff).order_by(
+        "resolved_at", "pk"
+    )
     closed = 0
     for incident in due.only("pk", "number", "state"):
         try:

@@ -45,7 +45,7 @@ from .base import (
     next_number,
     tier_following,
 )
-from .caller import CALLER_FIELDS, clean_caller, default_caller
+from .caller import CALLER_FIELDS, check_caller_allowed, clean_caller, default_caller
 from .lifecycle import incident_classify
 
 # --- creation and edits ----------------------------------------------------------------------------------
@@ -106,6 +106,7 @@ def incident_create(
     # The caller: whoever is named (`clean_caller`), else the reporter when logging their own incident.
     reporter = reporter or user
     callers = clean_caller(errors, caller=caller, caller_name=caller_name, caller_email=caller_email)
+    check_caller_allowed(errors, user=user, callers=callers)
     if caller is None and not (caller_name or caller_email):
         callers["caller"] = default_caller(reporter)
     _raise_if(errors)
@@ -338,7 +339,10 @@ def _apply_edits(locked: Incident, *, user, data: dict, reason: str, because: st
     elif service is not None and service != locked.service:
         _check_in_service(errors, locked.detected_at, service, field="service")
     if not set(CALLER_FIELDS).isdisjoint(data):
-        data = {**data, **clean_caller(errors, **_caller_after_edit(locked, data))}
+        callers = clean_caller(errors, **_caller_after_edit(locked, data))
+        if callers["caller"] != locked.caller or callers["caller_email"] != locked.caller_email:
+            check_caller_allowed(errors, user=user, callers=callers)
+        data = {**data, **callers}
     _raise_if(errors)
 
     old_assignee = locked.assignee

@@ -85,7 +85,19 @@ def test_one_digest_per_recipient_lists_their_incidents(manager, ceph, radio):
     assert "Feed dashboard stale" not in digests["ops@lab.example"].body
     assert not DigestItem.objects.filter(settled_at__isnull=True).exists()
     note = first.timeline.filter(kind="notification", visibility="public").last().note
-    assert note == "Incident Notification sent in the hourly digest to astro@lab.example, ops@lab.example"
+    assert note == "Incident Notification sent in the hourly digest to 2 recipients"  # public: no addresses
+
+
+def test_cancelled_and_closed_incidents_are_no_news(manager, ceph, radio):
+    with time_machine.travel(T0, tick=False):
+        mistake = classified(manager, ceph, "S3", title="Logged twice by mistake")
+        incident_services.incident_cancel(incident=mistake, user=manager, reason="duplicate")
+        kept = classified(manager, radio, "S4", title="Feed dashboard stale")
+    with time_machine.travel(T0 + timedelta(hours=1), tick=False):
+        services.send_incident_digests()
+    bodies = " ".join(Notification.objects.filter(template="incident_digest").values_list("body", flat=True))
+    assert kept.number in bodies and mistake.number not in bodies
+    assert not DigestItem.objects.filter(settled_at__isnull=True).exists()  # settled, never sent later
 
 
 def test_a_worker_that_was_down_loses_nothing(manager, ceph):

@@ -126,10 +126,10 @@ def test_without_anyone_on_duty_the_incident_managers_are_told(people):
     assert recipients(incident) == ["im2@lab.example", "im@lab.example"]
 
 
-def test_a_service_desk_member_logging_a_security_incident_has_seen_it(people):
-    """They see what they reported; the colleagues who may not see it are not told, nor anyone else."""
+def test_a_service_desk_member_logging_a_security_incident_is_not_left_alone_with_it(people):
+    """They see what they reported, their colleagues may not: the on-duty Incident Manager is told."""
     incident = log(people["desk1"], incident_type="malware")
-    assert recipients(incident) == []
+    assert recipients(incident) == ["im@lab.example"]
 
 
 # --- escalation and the watchdog cover logged incidents --------------------------------------------------

@@ -174,6 +174,28 @@ def test_create_rejects_bad_input_with_field_errors(api_as, service_desk):
     assert not Incident.objects.exists()
 
 
+def test_create_refuses_fields_it_does_not_take_rather_than_dropping_them(api_as, service_desk):
+    client = api_as(service_desk)
+    response = client.post(url(), {"title": "x", "severity": "S1", "colour": "red"}, format="json")
+    assert response.status_code == 400
+    assert set(response.data["errors"]) == {"severity", "colour"}
+    assert "Read-only" in response.data["errors"]["severity"][0]
+    assert response.data["errors"]["colour"] == ["Unknown field."]
+    assert not Incident.objects.exists()
+
+
+def test_log_and_classify_in_one_call_or_neither(api_as, service_desk):
+    client = api_as(service_desk)
+    body = {"title": "pve-03 unreachable", "category": "infrastructure", "urgency": "high", "impact": "medium"}
+    response = client.post(url(), body, format="json")
+    assert response.status_code == 201, response.data
+    assert (response.data["state"], response.data["severity"]) == ("classified", "S2")
+    assert response.data["severity_provisional"] is False
+    half = client.post(url(), {"title": "x", "category": "infrastructure", "urgency": "high"}, format="json")
+    assert half.status_code == 400 and set(half.data["errors"]) == {"impact"}
+    assert Incident.objects.count() == 1  # nothing logged by the refused call
+
+
 def test_non_json_body_is_a_400_not_a_500(api_as, service_desk):
     response = api_as(service_desk).post(url(), "{not json", content_type="application/json")
     assert response.status_code == 400

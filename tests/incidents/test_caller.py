@@ -201,6 +201,22 @@ def test_the_api_logs_on_behalf_of_a_caller_and_shows_both(api_as, service_desk,
     assert unknown.status_code == 400 and set(unknown.json()["errors"]) == {"caller"}
 
 
+def test_a_lab_user_names_only_themselves_as_the_caller(api_as, ana):
+    """Naming a colleague would show them the incident and send them its messages; naming a contact would
+    send mail to any address: a lab user may not do either."""
+    colleague = make_user(username="lindqvist", is_staff=False, email="lindqvist@lab.example")
+    client = api_as(ana)
+    other = client.post("/api/v1/incidents/", {"title": "x", "caller": "lindqvist"}, format="json")
+    assert other.status_code == 400 and set(other.json()["errors"]) == {"caller"}
+    contact = {"title": "x", "caller_name": "Bob", "caller_email": "bob@ext.example"}
+    outside = client.post("/api/v1/incidents/", contact, format="json")
+    assert outside.status_code == 400 and set(outside.json()["errors"]) == {"caller_email"}
+    assert not Incident.objects.exists()
+    themselves = client.post("/api/v1/incidents/", {"title": "VPN drops", "caller": "ana"}, format="json")
+    assert themselves.status_code == 201 and themselves.data["caller"] == "ana"
+    assert not selectors.may_see(colleague, Incident.objects.get())
+
+
 def test_the_api_edits_the_caller(api_as, service_desk, ana):
     incident = services.incident_create(user=service_desk, title="VPN drops", caller_email="ana@lab.example")
     assert incident.caller == ana

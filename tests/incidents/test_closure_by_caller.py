@@ -226,6 +226,15 @@ def test_unanswered_incidents_close_themselves_after_the_configured_period(manag
     assert Incident.objects.get(pk=answered.pk).closed_by == ClosedBy.STAFF
 
 
+def test_an_incident_nobody_was_asked_about_waits_for_staff(manager):
+    """Without a caller there was no question to answer: staff close it with the final documentation."""
+    nobody = resolved(manager, caller_name="", caller_email="")
+    assert nobody.caller is None and not nobody.caller_email
+    with travel(nobody.resolved_at + FIVE_DAYS * 10):
+        assert services.incidents_auto_close() == 0
+    assert Incident.objects.get(pk=nobody.pk).state == State.RESOLVED
+
+
 def test_the_period_is_the_process_settings(manager):
     settings = ProcessSettings.current()
     settings.auto_close_after = timedelta(days=2)
@@ -251,10 +260,21 @@ def test_the_auto_close_is_registered_with_celery_beat():
     assert task.enabled and (task.interval.every, task.interval.period) == (15, "minutes")
 
 
-def test_the_timeline_says_who_asked_and_the_caller_reads_it(manager):
-    incident = resolved(manager)
+def test_the_timeline_says_the_caller_was_asked_without_naming_addresses(manager, api_as):
+    """The entry is public (the caller and the reporter read it), so it says how many were asked, not who;
+    staff read the addresses in the entry's data and the outbox."""
+    researcher = make_user(username="okafor", is_staff=False, email="okafor@lab.example")
+    incident = resolved(manager, caller=researcher, caller_name="", caller_email="")
     asked = incident.timeline.get(kind=EventKind.NOTIFICATION, data__template="closure_request")
-    assert asked.visibility == "public" and "bo@uni.example" in asked.note
+    assert asked.visibility == "public" and asked.note.endswith("sent to 1 recipient")
+    assert asked.data["recipients"] == ["okafor@lab.example"]
+
+    def entry(user):
+        timeline = api_as(user).get(f"/api/v1/incidents/{incident.number}/timeline/").json()
+        return next(e for e in timeline if e["data"].get("template") == "closure_request")
+
+    assert "recipients" not in entry(researcher)["data"]
+    assert entry(manager)["data"]["recipients"] == ["okafor@lab.example"]
 
 
 def test_the_desk_that_logged_it_for_someone_does_not_confirm_for_them(service_desk, manager):

@@ -292,6 +292,8 @@ def test_the_classify_form_groups_the_types_and_explains_the_severities(client, 
     assert "Urgency and impact give the severity" in content
     assert "How soon must it be fixed?" in content and "How much of the service" in content
     assert 'id="severity-preview"' in content
+    assert form["category"].value() == ""  # a first classification: no category chosen for them
+    assert '<option value="" selected>Choose a category</option>' in content
 
     response = client.post(
         classify_url(incident),

@@ -167,6 +167,7 @@ def test_the_admin_marks_it_final_with_the_action_items_of_the_same_submit(clien
     response = client.post(change_url(review), form_data(review, status="final"))
     assert response.status_code == 200  # no lessons learned yet: said on the field
     assert response.context["adminform"].form.errors["lessons_learned"] == ["Write the lessons learned."]
+    assert 'name="status"' in response.content.decode()  # still a draft: the status can be chosen again
     response = client.post(
         change_url(review),
         form_data(

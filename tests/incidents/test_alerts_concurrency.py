@@ -8,7 +8,7 @@ import pytest
 from incidents import alerts, services
 from incidents.alerts import AlertIntakeResult
 from incidents.models import AlertSource, Incident, IncidentAlert, NumberSequence
-from tests.factories import ServiceFactory, make_user
+from tests.factories import INVESTIGATION, ServiceFactory, make_user
 from tests.incidents.alerting import alertmanager_payload, make_source
 from tests.incidents.test_concurrency import race
 
@@ -52,7 +52,9 @@ def test_a_reopen_racing_a_new_firing_leaves_one_open_incident_per_alert(postgre
     body = json.dumps(alertmanager_payload("firing")).encode()
     number = alerts.alert_receive(source=source, payload_bytes=body).incidents[0]
     incident = services.incident_investigate(incident=Incident.objects.get(number=number), user=manager)
-    services.incident_resolve(incident=incident, user=manager, code="fixed", notes="restarted the OSD")
+    services.incident_resolve(
+        incident=incident, user=manager, code="fixed", notes="restarted the OSD", **INVESTIGATION
+    )
 
     results = race(
         lambda: services.incident_reopen(

@@ -9,7 +9,7 @@ from django.db import connection
 from incidents import services
 from incidents.exceptions import TransitionNotAllowed
 from incidents.models import Incident
-from tests.factories import incident_in
+from tests.factories import INVESTIGATION, incident_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,7 +43,11 @@ def test_two_different_transitions_from_one_state_never_both_succeed(
     incident = incident_in("investigating", manager=manager)
     results = race(
         lambda: services.incident_resolve(
-            incident=Incident.objects.get(pk=incident.pk), user=manager, code="fixed", notes="a"
+            incident=Incident.objects.get(pk=incident.pk),
+            user=manager,
+            code="fixed",
+            notes="a",
+            **INVESTIGATION,
         ),
         lambda: services.incident_hold(
             incident=Incident.objects.get(pk=incident.pk), user=manager, reason="other", note="b"

@@ -26,7 +26,7 @@ REFUSED_STATUS = {"invalid": 404, "expired": 410, "used": 410}
 
 class NotFixedForm(forms.Form):
     reason = forms.CharField(
-        label="What is still wrong?",
+        label="In your words",
         widget=forms.Textarea(attrs={"rows": 5, "cols": 60}),
         help_text="Your words go to the support team with the incident, which is reopened.",
     )

@@ -189,6 +189,17 @@ INCIDENT_CONSTRAINTS = [
         violation_error_message="A closed incident needs its closure time and how it was closed.",
     ),
     models.CheckConstraint(
+        condition=models.Q(state__in=[State.RESOLVED, State.CLOSED])
+        | (models.Q(resolved_at__isnull=True) & models.Q(resolution_code="")),
+        name="incident_unresolved_has_no_resolution",
+        violation_error_message="Only a resolved or closed incident has a resolution time and code.",
+    ),
+    models.CheckConstraint(
+        condition=models.Q(state=State.CLOSED) | (models.Q(closed_at__isnull=True) & models.Q(closed_by="")),
+        name="incident_unclosed_has_no_closure",
+        violation_error_message="Only a closed incident has a closure time and how it was closed.",
+    ),
+    models.CheckConstraint(
         condition=models.Q(response_due_at__isnull=True)
         | models.Q(response_due_at__gte=models.F("created_at")),
         name="incident_response_due_after_logging",

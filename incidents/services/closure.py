@@ -12,17 +12,18 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from .. import limits
 from ..caller_links import Answer, check_answerable, read_token, token_payload
-from ..choices import ClosedBy, State
+from ..choices import ClosedBy, EventKind, State, Visibility
 from ..exceptions import Conflict
 from ..formatting import human_duration
 from ..models import Incident, ProcessSettings
 from ..selectors import incident_caller
-from .base import _raise_if, _require, _transition
+from .base import _event, _raise_if, _require, _transition
 
 logger = logging.getLogger(__name__)
 
@@ -81,15 +82,27 @@ def incident_caller_not_fixed(*, token: str, reason: str) -> Incident:
         return {}
 
     words = reason.strip()
-    return _transition(
-        incident,
-        user=_caller_account(incident),
-        name="reopen",
-        note=f"Not fixed, says {_caller_words(incident)}: {words}",
-        validate=validate,
-        authorised=True,
-        data={"answer": Answer.NOT_FIXED, "caller_words": words},
-    )
+    caller = _caller_account(incident)
+    with transaction.atomic():
+        reopened = _transition(
+            incident,
+            user=caller,
+            name="reopen",
+            note="Not fixed, says the caller.",
+            validate=validate,
+            authorised=True,
+            data={"answer": Answer.NOT_FIXED},
+        )
+        # Their words are for the support team (and themselves, as their own entry), not for the
+        # stakeholders the public timeline reaches: they may name people or say more than a status should.
+        _event(
+            reopened,
+            kind=EventKind.COMMENT,
+            user=caller,
+            note=f"The {_caller_words(incident).removeprefix('the ')} says it is not fixed: {words}",
+            visibility=Visibility.INTERNAL,
+        )
+    return reopened
 
 
 class _NotDue(Exception):

@@ -271,10 +271,13 @@ def incident_resolve(
 
     def validate(locked):
         if locked.severity in INVESTIGATION_REQUIRED_FOR and not perms.is_system_account(user):
-            for field in ("diagnosis", "root_cause"):
+            for field, what in (
+                ("diagnosis", "what the investigation found"),
+                ("root_cause", "why it happened"),
+            ):
                 if not (given.get(field) or getattr(locked, field).strip()):
                     errors.setdefault(field, []).append(
-                        f"Required to resolve an {locked.severity} incident: what the investigation found."
+                        f"Required to resolve an {locked.severity} incident: {what}."
                     )
         _raise_if(errors)
         open_steps = list(

@@ -148,8 +148,11 @@ def test_not_fixed_asks_what_is_wrong_and_reopens_with_the_callers_words(client,
     incident.refresh_from_db()
     assert (incident.state, incident.reopen_count) == (State.INVESTIGATING, 1)
     event = incident.timeline.get(transition="reopen")
-    assert event.note == "Not fixed, says the caller (Bo Lind): Still disconnects every hour"
-    assert event.visibility == "public"
+    assert (event.note, event.visibility) == ("Not fixed, says the caller.", "public")
+    # Their words are for the support team, not for the stakeholders the public timeline reaches.
+    words = incident.timeline.get(kind=EventKind.COMMENT)
+    assert words.note == "The caller (Bo Lind) says it is not fixed: Still disconnects every hour"
+    assert words.visibility == "internal"
     assert client.get(confirm).status_code == 410  # the old links are dead
 
     # Resolved again: new links, the old ones stay dead.

@@ -50,6 +50,16 @@ def test_an_open_incident_needs_none_of_that(manager):
     assert refused(incident, state=State.CLOSED)  # nor can it jump to closed without them
 
 
+def test_only_what_was_resolved_or_closed_carries_a_resolution_or_closure(manager):
+    investigating = incident_in(State.INVESTIGATING, manager=manager, urgency="low", impact="low")
+    assert refused(investigating, resolved_at=investigating.created_at)
+    assert refused(investigating, resolution_code="fixed")
+    assert refused(investigating, closed_by="staff")
+    resolved = incident_in(State.RESOLVED, manager=manager, urgency="low", impact="low")
+    assert refused(resolved, closed_at=resolved.resolved_at)
+    assert refused(resolved, closed_by="auto")
+
+
 def test_due_times_cannot_precede_logging(manager):
     incident = incident_in(State.CLASSIFIED, manager=manager, urgency="low", impact="low")
     before = incident.created_at - timedelta(seconds=1)
@@ -72,6 +82,14 @@ def test_the_migration_repairs_older_rows_before_guarding_them():
     now = timezone.now()
     common = {"created_at": now, "detected_at": now, "updated_at": now}
     held = old.objects.create(number="INC-900001", title="held", state="on_hold", **common)
+    reopened = old.objects.create(
+        number="INC-900004",
+        title="reopened",
+        state="investigating",
+        resolved_at=now,
+        closed_by="staff",
+        **common,
+    )
     closed = old.objects.create(number="INC-900002", title="closed", state="closed", **common)
     early = old.objects.create(
         number="INC-900003", title="early", response_due_at=now - timedelta(hours=1), **common
@@ -83,7 +101,8 @@ def test_the_migration_repairs_older_rows_before_guarding_them():
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
 
-    held, closed, early = (Incident.objects.get(pk=i.pk) for i in (held, closed, early))
+    held, closed, early, reopened = (Incident.objects.get(pk=i.pk) for i in (held, closed, early, reopened))
+    assert (reopened.resolved_at, reopened.closed_by) == (None, "")
     assert held.on_hold_since is not None
     assert (closed.resolution_code, closed.closed_by) == ("other", "staff")
     assert closed.resolved_at is not None and closed.closed_at is not None

@@ -186,7 +186,12 @@ def test_create_refuses_fields_it_does_not_take_rather_than_dropping_them(api_as
 
 def test_log_and_classify_in_one_call_or_neither(api_as, service_desk):
     client = api_as(service_desk)
-    body = {"title": "pve-03 unreachable", "category": "infrastructure", "urgency": "high", "impact": "medium"}
+    body = {
+        "title": "pve-03 unreachable",
+        "category": "infrastructure",
+        "urgency": "high",
+        "impact": "medium",
+    }
     response = client.post(url(), body, format="json")
     assert response.status_code == 201, response.data
     assert (response.data["state"], response.data["severity"]) == ("classified", "S2")

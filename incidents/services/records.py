@@ -175,29 +175,14 @@ CLASSIFICATION_FIELDS = ("category", "urgency", "impact")
 
 
 @transaction.atomic
-def incident_log(
-    *,
-    user,
-    title: str,
-    description: str = "",
-    service: Service | None = None,
-    incident_type: str = "",
-    source: str = "user",
-    detected_at: datetime | None = None,
-    reporter=None,
-    caller=None,
-    caller_name: str = "",
-    caller_email: str = "",
-    urgency: str = "",
-    impact: str = "",
-    classification: dict[str, str] | None = None,
-) -> Incident:
-    """Log an incident and, when `classification` ({category, urgency, impact}) is given, classify it in
-    the same transaction: `incident_create` then `incident_classify`, with their rules and permissions
-    (classifying is for the Service Desk and Incident Managers). Either both happen or neither. A partial
-    classification is refused: classify now with all three, or later with none. Without one, `urgency` and
-    `impact` (both or neither) give the provisional severity (`incident_create`); with one, its urgency
-    and impact do, and its category is known from logging."""
+def incident_log(*, user, classification: dict[str, str] | None = None, **fields) -> Incident:
+    """Log an incident (`fields`: those of `incident_create`) and, when `classification` ({category,
+    urgency, impact}) is given, classify it in the same transaction: `incident_create` then
+    `incident_classify`, with their rules and permissions (classifying is for the Service Desk and Incident
+    Managers). Either both happen or neither. A partial classification is refused: classify now with all
+    three, or later with none. Without one, `urgency` and `impact` (both or neither) give the provisional
+    severity (`incident_create`); with one, its urgency and impact do, and its category is known from
+    logging."""
     if classification is not None:
         errors: dict = {}
         _require(errors, **{f: classification.get(f) for f in CLASSIFICATION_FIELDS})
@@ -207,20 +192,7 @@ def incident_log(
         for field in sorted(unknown):
             errors[field] = ["Not part of a classification."]
         _raise_if(errors)
-    incident = incident_create(
-        user=user,
-        title=title,
-        description=description,
-        service=service,
-        incident_type=incident_type,
-        source=source,
-        detected_at=detected_at,
-        reporter=reporter,
-        caller=caller,
-        caller_name=caller_name,
-        caller_email=caller_email,
-        **(classification or {"urgency": urgency, "impact": impact}),
-    )
+    incident = incident_create(user=user, **{**fields, **(classification or {})})
     if classification is None:
         return incident
     return incident_classify(incident=incident, user=user, **classification)

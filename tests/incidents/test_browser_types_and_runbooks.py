@@ -5,7 +5,7 @@ var/test-artifacts/types-and-runbooks/."""
 import pytest
 
 from incidents import services
-from incidents.choices import Role, State
+from incidents.choices import IncidentType, Role, State
 from incidents.models import Incident
 from tests.browser import admin_login, shot
 from tests.factories import incident_in, make_user
@@ -29,8 +29,10 @@ def test_classify_offers_the_types_of_the_category_and_the_incident_page_skips_a
     admin_login(page, manager)
 
     page.goto(f"/admin/incidents/incident/{incident.pk}/transition/classify/")
-    # The form starts on the first category; its types alone are offered.
-    assert page.eval_on_selector("#id_category", "(select) => select.value") == "infrastructure"
+    # No category is chosen for them, so every type is offered; choosing one leaves its types alone.
+    assert page.eval_on_selector("#id_category", "(select) => select.value") == ""
+    assert len(offered(page)) == len(IncidentType.values)
+    page.select_option("#id_category", "infrastructure")
     assert offered(page) == ["host_failure", "network_outage", "infrastructure_other"]
     page.select_option("#id_category", "security")
     assert offered(page) == ["unauthorized_access", "malware", "security_other"]

@@ -19,7 +19,7 @@ from rest_framework.authtoken.models import Token
 
 from incidents.choices import Role, State
 from incidents.models import Incident
-from tests.factories import ServiceFactory, incident_in, make_user
+from tests.factories import INVESTIGATION, ServiceFactory, incident_in, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,7 +28,7 @@ INPUTS = {
     "investigate": {},
     "hold": {"reason": "awaiting_vendor", "note": "RMA opened"},
     "resume": {"note": "parts arrived"},
-    "resolve": {"resolution_code": "fixed", "resolution_notes": "replaced the disk"},
+    "resolve": {"resolution_code": "fixed", "resolution_notes": "replaced the disk", **INVESTIGATION},
 }
 
 

@@ -10,14 +10,14 @@ PORT ?= 8000
 # Links in e-mails point here: the served host and port unless set.
 SITE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: install run port-free serve test fuzz lint format migrate demo clean
+.PHONY: install run port-free serve test fuzz lint format migrate demo clean prod lock audit faults
 
 # The settings fail closed (DEBUG off, SECRET_KEY, ALLOWED_HOSTS and DEFAULT_FROM_EMAIL required). These
 # targets are for development: DEBUG=true gives the development values (a key labelled dev-only-insecure,
 # localhost, mail to the console; `run` appends it to var/log/mail.log) to them and to the Celery worker and
 # beat `run` starts. Set DEBUG=false and the real values in the environment to run them against production
 # settings.
-run test fuzz migrate demo: export DEBUG ?= true
+run test fuzz faults migrate demo: export DEBUG ?= true
 
 # (Re)install whenever pyproject.toml changes.
 $(INSTALLED): pyproject.toml
@@ -74,6 +74,15 @@ FUZZ_SEED ?= random
 fuzz: install
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) $(BIN)/pytest tests/test_api_fuzz.py
 
+# The fault tests (tests/faults; part of `make test` on PostgreSQL, with shorter faults) at full length:
+# Redis away for 60 s, the worker killed, PostgreSQL's connections terminated for 30 s, twenty racing
+# resolves. Each prints its counts ("faults: ..."). They need PostgreSQL (DATABASE_URL, default below;
+# pytest creates test_<name> beside it) and the redis-server binary: each test starts its own Redis on a
+# free port and its own gunicorn, worker and beat, never touching the machine's.
+faults: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/itsm_faults
+faults: install
+	FAULTS_REQUIRED=true FAULTS_REDIS_OUTAGE_SECONDS=60 FAULTS_LOAD_SECONDS=30 $(BIN)/pytest tests/faults
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -81,6 +90,43 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Production (README "Production"): the locked dependencies, then the deployment check, migrations and static
+# files, then the web server, the Celery worker and beat under honcho (Procfile), each restarted after a crash;
+# Ctrl-C or SIGTERM stops them together. Production settings: DEBUG stays off, and without SECRET_KEY,
+# ALLOWED_HOSTS or DEFAULT_FROM_EMAIL (in .env or the environment) it stops at the first step. Every step
+# runs through honcho, so each reads the same ENV_FILE the same way (its values win over the shell's).
+ENV_FILE ?= .env
+PROD_PATH = PATH="$(CURDIR)/$(BIN):$$PATH"
+HONCHO = $(PROD_PATH) $(BIN)/honcho --env $(ENV_FILE)
+PROD_INSTALLED := $(VENV)/.installed-prod
+# The exact versions and hashes of requirements.lock; the project itself on top, without resolving again.
+$(PROD_INSTALLED): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
+	  echo "Could not create a virtualenv: on Debian run 'apt-get install python3-venv' first." >&2; exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $@
+
+prod: $(PROD_INSTALLED)
+	@$(HONCHO) run $(MANAGE) check --deploy || { \
+	  echo "make prod: fix the settings named above in $(ENV_FILE) (see deploy/.env.example)." >&2; exit 1; }
+	$(HONCHO) run $(MANAGE) migrate --noinput
+	$(HONCHO) run $(MANAGE) collectstatic --noinput --verbosity 0
+	$(PROD_PATH) exec $(BIN)/honcho --env $(ENV_FILE) start
+
+# requirements.lock: every runtime dependency pinned with its hashes, resolved from PyPI alone (this
+# machine's pip configuration, extra indexes and local wheels left out) for Python 3.11.
+lock: install
+	PIP_CONFIG_FILE=/dev/null PIP_FIND_LINKS= CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet \
+	  --generate-hashes --allow-unsafe --strip-extras --index-url https://pypi.org/simple --no-emit-index-url \
+	  --output-file requirements.lock pyproject.toml
+
+# Known vulnerabilities in the locked dependencies (PyPI's advisory data, so it needs PyPI's JSON API).
+# --strict: a package it could not look up fails the audit rather than passing unchecked.
+audit: install
+	$(BIN)/pip-audit --requirement requirements.lock --require-hashes --disable-pip --strict --progress-spinner off
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 .pytest_cache .ruff_cache .hypothesis

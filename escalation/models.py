@@ -117,6 +117,9 @@ class IncidentEscalation(models.Model):
     )
     next_escalation_at = models.DateTimeField(null=True, blank=True, db_index=True)
     active_escalation_id = models.UUIDField(default=uuid.uuid4)
+    # The token whose task is in the broker. Nothing is queued more than ESCALATION_QUEUE_HORIZON ahead, so
+    # the sweep queues a later step when it comes within reach, once: until a reschedule changes the token.
+    queued_token = models.UUIDField(null=True, blank=True, editable=False)
     incident_manager = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

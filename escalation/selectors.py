@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -10,11 +11,19 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Min, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
-from .choices import EventKind, Job
-from .models import EscalationEvent, EscalationPolicy, EscalationStep, Heartbeat, Rotation, RotationOverride
+from .choices import DeliveryStatus, EventKind, Job
+from .models import (
+    EscalationEvent,
+    EscalationPolicy,
+    EscalationStep,
+    Heartbeat,
+    Notification,
+    Rotation,
+    RotationOverride,
+)
 
 User = get_user_model()
 
@@ -173,3 +182,61 @@ def sweep_health(*, now: datetime | None = None) -> JobHealth:
         return JobHealth(ok=False, last_success_at=None, age=None)
     age = now - last
     return JobHealth(ok=age <= timedelta(seconds=settings.SWEEP_STALE_AFTER), last_success_at=last, age=age)
+
+
+@dataclass(frozen=True)
+class OutboxBacklog:
+    status: str
+    channel: str
+    count: int
+    oldest_created_at: datetime
+
+
+def outbox_backlog() -> list[OutboxBacklog]:
+    """Notifications not delivered, by status and channel: pending (waiting for a worker, or for a retry
+    after a failed attempt) and failed (given up after the last retry), each with its oldest's creation
+    time. One grouped query through the outbox's status."""
+    rows = (
+        Notification.objects.filter(status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED])
+        .order_by()
+        .values("status", "channel")
+        .annotate(count=Count("pk"), oldest_created_at=Min("created_at"))
+        .order_by("status", "channel")
+    )
+    return [OutboxBacklog(**row) for row in rows]
+
+
+@dataclass(frozen=True)
+class EscalationLateness:
+    count: int
+    total_seconds: float
+    max_seconds: float | None  # None when nothing fired
+    at_most: dict[float, int]  # bound in seconds -> escalations at most that late (cumulative)
+
+
+def escalation_lateness(*, since: datetime, bounds: Sequence[float]) -> EscalationLateness:
+    """How late the escalations fired since `since` came (`fired_at - due_at`), counted at most `bound`
+    seconds late for each bound. Only time-threshold steps have a due time; functional and emergency
+    escalations happen when someone acts and have none. One aggregate query."""
+    lateness = ExpressionWrapper(F("fired_at") - F("due_at"), output_field=DurationField())
+    result = (
+        EscalationEvent.objects.filter(fired_at__gte=since, due_at__isnull=False)
+        .order_by()
+        .aggregate(
+            count=Count("pk"),
+            total=Sum(lateness),
+            longest=Max(lateness),
+            **{
+                f"at_most_{index}": Count(
+                    "pk", filter=Q(fired_at__lte=F("due_at") + timedelta(seconds=bound))
+                )
+                for index, bound in enumerate(bounds)
+            },
+        )
+    )
+    return EscalationLateness(
+        count=result["count"],
+        total_seconds=result["total"].total_seconds() if result["total"] is not None else 0.0,
+        max_seconds=result["longest"].total_seconds() if result["longest"] is not None else None,
+        at_most={bound: result[f"at_most_{index}"] for index, bound in enumerate(bounds)},
+    )

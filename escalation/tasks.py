@@ -3,6 +3,7 @@
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from . import services
 from .choices import Job
@@ -12,26 +13,31 @@ logger = logging.getLogger(__name__)
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, max_retries=None)
 def fire_escalation(incident_id: int, token: str):
-    """Scheduled with eta = the step's due time. Does nothing unless `token` is still current."""
+    """Scheduled with eta = the step's due time (at most the queue horizon ahead). Does nothing unless
+    `token` is still current."""
     return len(services.fire_due(incident_id=incident_id, token=token))
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=8)
 def deliver_notification(self, notification_id: int):
+    """Send one outbox row. A back-off within the queue horizon is a retry; a longer one leaves the row
+    pending with its next attempt time, and the minute sweep queues it then (`requeue_pending`)."""
     status, retry_in = services.deliver(notification_id=notification_id)
-    if retry_in is not None:
+    if retry_in is not None and retry_in <= settings.ESCALATION_QUEUE_HORIZON:
         raise self.retry(countdown=retry_in.total_seconds())
     return status
 
 
 @shared_task(acks_late=True)
 def sweep():
-    """Every minute (celery beat): fire overdue escalations, re-queue pending notifications, and record
-    the success, so /healthz and the admin notice when it stops (the worker or beat is down)."""
+    """Every minute (celery beat): fire overdue escalations, queue those falling due within the horizon,
+    re-queue pending notifications, and record the success, so /healthz and the admin notice when it
+    stops (the worker or beat is down). Safe to overlap with another sweep."""
     fired = services.sweep()
-    queued = services.requeue_pending()
+    queued = services.queue_upcoming()
+    requeued = services.requeue_pending()
     services.heartbeat_record(name=Job.ESCALATION_SWEEP)
-    return {"fired": fired, "requeued": queued}
+    return {"fired": fired, "queued": queued, "requeued": requeued}
 
 
 @shared_task(acks_late=True)

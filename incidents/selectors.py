@@ -316,6 +316,34 @@ def open_major_incidents(*, user) -> QuerySet[Incident]:
     )
 
 
+@dataclass(frozen=True)
+class OpenIncidentCount:
+    severity: str  # "" for an incident without one (an imported record)
+    state: str
+    open: int
+    response_breached: int
+    resolution_breached: int
+
+
+def open_incident_counts(*, now: datetime) -> list[OpenIncidentCount]:
+    """Open incidents (`OPEN_STATES`) by severity and state, and how many of them have breached their
+    response and their resolution clock at `now` (`clocks.response_breached_q`, `resolution_breached_q`). A
+    provisional severity counts as its severity. One grouped query over every incident (the /metrics
+    gauges), not filtered by who may see them."""
+    rows = (
+        Incident.objects.filter(state__in=OPEN_STATES)
+        .order_by()
+        .values("severity", "state")
+        .annotate(
+            open=Count("pk"),
+            response_breached=Count("pk", filter=clocks.response_breached_q(now)),
+            resolution_breached=Count("pk", filter=clocks.resolution_breached_q(now)),
+        )
+        .order_by("severity", "state")
+    )
+    return [OpenIncidentCount(**row) for row in rows]
+
+
 def support_staff(*, user) -> QuerySet:
     """The people incidents are assigned to, as `user` may know them: the active members of the support
     roles (not reporters or monitoring accounts), by name. Someone who does not see every tier's incidents

@@ -26,8 +26,20 @@ def _make_filesystem_broker_folders(sender, **kwargs):
 @after_setup_logger.connect
 @after_setup_task_logger.connect
 def _redact_secrets_in_worker_logs(logger, **kwargs):
-    """The worker replaces the root handlers Django configured with its own: they get the same filter."""
+    """The worker replaces the root handlers Django configured with its own: they get the same filter and,
+    with LOG_FORMAT=json, the same JSON lines on stdout (a --logfile keeps its file)."""
+    import logging
+    import sys
+
+    from django.conf import settings
+
     from itsm.log_filters import RedactSecrets
+    from itsm.log_format import JsonFormatter
 
     for handler in logger.handlers:
         handler.addFilter(RedactSecrets())
+        if settings.LOG_FORMAT == "json":
+            handler.setFormatter(JsonFormatter())
+            if type(handler) is logging.StreamHandler and handler.stream is sys.__stderr__:
+                # The real stdout: sys.stdout is by now Celery's proxy that logs what is printed.
+                handler.setStream(sys.__stdout__)

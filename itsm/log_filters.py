@@ -49,6 +49,12 @@ class RedactSecrets(logging.Filter):
     _formatter = logging.Formatter()
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, dict):
+            # Named arguments (gunicorn's access log: the JSON formatter reads them as fields) are redacted
+            # one by one and kept, rather than folded into a redacted message.
+            for key, value in record.args.items():
+                if isinstance(value, str) and (redacted_value := redact(value)) != value:
+                    record.args[key] = redacted_value
         try:
             message = record.getMessage()
         except Exception:  # a malformed call: the handler's formatter reports it

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from incidents.api.errors import query_refused
+from incidents.api.errors import DATABASE_ERRORS, database_unavailable, query_refused
 
 NUL_QUERY_MESSAGE = "Query parameters may not contain NUL bytes."
 NUL_HEADER_MESSAGE = "Headers may not contain NUL bytes."
@@ -37,3 +37,23 @@ class RefuseNulMiddleware:
         if refused:
             return query_refused(request, refused)
         return self.get_response(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """A view that lost its database connection (PostgreSQL restarted, the connection terminated) answers
+    503 with Retry-After instead of 500: the admin a plain page, `/api/` the API's error body. The
+    service's transaction rolled back, and Django drops the broken connection at the end of the request,
+    so the next request gets a fresh one (`CONN_HEALTH_CHECKS` for persistent connections). DRF views map
+    it themselves (`incidents.api.errors.exception_handler`); a middleware failing the same way reaches
+    `server_error`, which does the same."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, DATABASE_ERRORS):
+            return database_unavailable(request, exception)
+        return None

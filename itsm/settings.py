@@ -6,6 +6,7 @@ nothing else you get a zero-setup development site: SQLite in the project folder
 file-system Celery broker (no Redis needed).
 """
 
+import ipaddress
 import sys
 from datetime import date, timedelta
 from pathlib import Path
@@ -62,17 +63,30 @@ INSTALLED_APPS = [
     "simple_history",
     "django_celery_beat",
     "axes",
+    "django_prometheus",  # request counts and latencies for GET /metrics (itsm.metrics)
     "incidents",
     "escalation",
     "reporting",
 ]
 
 MIDDLEWARE = [
-    # First, so everything after it (throttles, sign-in lockout, logs) sees the real client address.
+    # First and last: request counts and latencies for /metrics, the other middlewares' time included.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # An id for each request, on the response and every log line; it reads the proxy's X-Request-ID only
+    # from a trusted proxy, so it runs before the client's address replaces the proxy's.
+    "itsm.request_id.RequestIdMiddleware",
+    # Next, so everything after it (throttles, sign-in lockout, logs) sees the real client address.
     "itsm.client_address.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files, served by the application itself (no file server to configure); right after the
+    # security headers, before sessions and the database are touched.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # The site-wide Content-Security-Policy (CONTENT_SECURITY_POLICY below).
+    "itsm.csp.ContentSecurityPolicyMiddleware",
     # A NUL character in a query string (?q=%00) is a 400 before any view queries PostgreSQL with it.
     "itsm.middleware.RefuseNulMiddleware",
+    # A view that lost the database connection answers 503 with Retry-After, not 500.
+    "itsm.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -85,6 +99,7 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     # Turns a sign-in refused for too many failures into the lockout page (429).
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "itsm.urls"
@@ -108,6 +123,10 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Seconds a connection is kept for the thread's next request (0: one per request). A kept connection is
+# checked before reuse, so one PostgreSQL dropped (a restart, pg_terminate_backend) is replaced, not failed on.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for a concurrent writer (worker, beat, web) instead of failing with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
@@ -133,6 +152,19 @@ FORMAT_MODULE_PATH = ["itsm.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = env("STATIC_ROOT", default=str(VAR_DIR / "static"))
+# Production serves the files `collectstatic` gathered (WhiteNoise): names carry a hash of the content, so
+# browsers cache them for a year, with gzip/Brotli copies. Development and the tests serve the apps' own
+# folders as they are and need no collectstatic.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+# Decided here, not by WhiteNoise at start-up from DEBUG, which the test runner turns off.
+WHITENOISE_AUTOREFRESH = WHITENOISE_USE_FINDERS = DEBUG
 # Uploaded and generated files (stored reports); served by the admin's download view, not as static files.
 MEDIA_URL = "media/"
 MEDIA_ROOT = env("MEDIA_ROOT", default=str(VAR_DIR / "media"))
@@ -254,6 +286,26 @@ SPECTACULAR_SETTINGS = {
 # Development uses a file-system broker so `make run` needs no Redis; production sets redis://. The test
 # suite defaults to an in-process broker so no test message can reach a development worker.
 TESTING = "pytest" in sys.modules
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
+# No task is queued further ahead than this: an escalation due later waits in the database, and the minute
+# sweep queues it once it falls due within the horizon (escalation.services.queue_upcoming). The same bound
+# caps every retry's countdown; a longer back-off waits in the outbox for the sweep.
+ESCALATION_QUEUE_HORIZON = _duration("ESCALATION_QUEUE_HORIZON", default="PT10M")
+# Redis redelivers what a worker has held longer than this (seconds): it must exceed the longest a task is
+# held, the horizon plus the run time limit, or a waiting task would be handed out twice.
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+if CELERY_TASK_SOFT_TIME_LIMIT >= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        f"CELERY_TASK_SOFT_TIME_LIMIT ({CELERY_TASK_SOFT_TIME_LIMIT} s) must be below "
+        f"CELERY_TASK_TIME_LIMIT ({CELERY_TASK_TIME_LIMIT} s)."
+    )
+_longest_hold = int(ESCALATION_QUEUE_HORIZON.total_seconds()) + CELERY_TASK_TIME_LIMIT
+if _longest_hold >= CELERY_VISIBILITY_TIMEOUT:
+    raise ImproperlyConfigured(
+        f"CELERY_VISIBILITY_TIMEOUT ({CELERY_VISIBILITY_TIMEOUT} s) must be above ESCALATION_QUEUE_HORIZON "
+        f"plus CELERY_TASK_TIME_LIMIT ({_longest_hold} s), or Redis hands waiting tasks out twice."
+    )
 # ("localhost" names no server: it only spares kombu's "No hostname was supplied" warning at start-up.)
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="memory://" if TESTING else "filesystem://localhost")
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -274,6 +326,9 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
         "socket_connect_timeout": 5,
         "socket_keepalive": True,
         "health_check_interval": 10,
+        # Redis hands a message nobody acknowledged within this many seconds to a worker again. A worker
+        # holds a task unacknowledged until it has run (acks_late), an ETA task until its time too.
+        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
     }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_SERIALIZER = "json"
@@ -281,9 +336,10 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_TASK_TIME_LIMIT = 300
-CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Worker processes (`celery worker` without --concurrency); Celery's default is one per CPU.
+if env("CELERY_CONCURRENCY", default=""):
+    CELERY_WORKER_CONCURRENCY = env.int("CELERY_CONCURRENCY")
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # The worker and beat wait out a broker outage however long it lasts (by default they give up after 100
@@ -296,17 +352,45 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # its last success is older than this, since then the worker or beat is down.
 SWEEP_STALE_AFTER = env.int("SWEEP_STALE_AFTER", default=300)
 
+# GET /metrics (Prometheus) answers `Authorization: Bearer <METRICS_TOKEN>` or a client address inside
+# METRICS_ALLOWED_NETWORKS (CIDRs, comma-separated; the address TRUSTED_PROXIES resolves). With neither set
+# it answers 404 (with DEBUG on, loopback may read it): production never exposes it by accident.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="").strip()
+if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 16 characters (e.g. `openssl rand -hex 32`).")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+for _network in METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network.strip(), strict=False)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {exc}") from exc
+
 # Error reports (the debug page, mailed tracebacks) hide connection URLs' passwords as well as Django's list.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "itsm.log_filters.ExceptionReporterFilter"
 
 SIMPLE_HISTORY_REVERT_DISABLED = True  # history is an audit trail, never an undo button
 
+# json: one JSON object per line on stdout (itsm.log_format), each with the request's id; the default
+# without DEBUG. text: plain messages on stderr, for a terminal (development).
+LOG_FORMAT = env("LOG_FORMAT", default="text" if DEBUG else "json")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # No password, token or secret reaches a log line (the Celery worker's handlers get it too: itsm.celery).
-    "filters": {"redact_secrets": {"()": "itsm.log_filters.RedactSecrets"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]}},
+    "filters": {
+        "redact_secrets": {"()": "itsm.log_filters.RedactSecrets"},
+        "request_id": {"()": "itsm.request_id.RequestIdFilter"},
+    },
+    "formatters": {"json": {"()": "itsm.log_format.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["redact_secrets", "request_id"],
+            **({"formatter": "json", "stream": "ext://sys.stdout"} if LOG_FORMAT == "json" else {}),
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
 
@@ -314,4 +398,29 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- HTTPS (production: TLS ends at the reverse proxy, deploy/nginx-itsm.conf) ----------------------------
+# Without DEBUG: plain HTTP is redirected to HTTPS, and browsers are told to use nothing but HTTPS for a
+# year, on this host and its subdomains (HSTS). The preload flag only matters once someone submits the
+# domain to the browsers' built-in list. /healthz and /metrics answer over plain HTTP too: load balancers
+# and Prometheus reach them inside the network.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+
+# The browser loads and runs nothing from outside the site, and no inline script (itsm.csp). Inline styles
+# stay: the admin, Swagger UI and ReDoc set style attributes; ReDoc renders in a blob: worker.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "worker-src": ["'self'", "blob:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'self'"],
+}
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")

@@ -6,10 +6,12 @@ from django.views.generic import RedirectView
 from incidents import views as incident_views
 from incidents.api.errors import not_found
 from itsm.health import healthz
+from itsm.metrics.views import metrics
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     # The caller's answer to "is it fixed?": signed links, no sign-in (`incidents.views`).
     path("confirm/<str:token>/", incident_views.CallerConfirmView.as_view(), name="caller-confirm"),

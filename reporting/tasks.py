@@ -4,15 +4,18 @@ service and is safe to run twice: the (kind, period) delivery row is locked and 
 from smtplib import SMTPException
 
 from celery import shared_task
+from django.conf import settings
 
 from . import services
 from .periods import parse_month, parse_week
 
+# Back-off from 1 min, never a countdown beyond the queue horizon (Redis would hand a task held longer than
+# its visibility timeout out again): with the 10-minute default, retries for up to about an hour.
 RETRY = {
     "autoretry_for": (SMTPException, OSError),
     "retry_backoff": 60,
-    "retry_backoff_max": 3600,
-    "max_retries": 6,
+    "retry_backoff_max": min(3600, int(settings.ESCALATION_QUEUE_HORIZON.total_seconds())),
+    "max_retries": 9,
 }
 
 

@@ -36,6 +36,8 @@ def test_healthz_is_ok_while_the_sweep_runs(client):
         "failing": [],
         "checks": {
             "database": {"ok": True},
+            "broker": {"ok": True},
+            "cache": {"ok": True},
             "escalation_sweep": {
                 "ok": True,
                 "last_success_at": "2026-12-01T11:59:00+00:00",
@@ -53,7 +55,7 @@ def test_healthz_fails_naming_the_sweep_when_it_stopped_6_minutes_ago(client):
     assert response.status_code == 503
     body = response.json()
     assert (body["status"], body["failing"]) == ("fail", ["escalation_sweep"])
-    assert body["checks"]["database"] == {"ok": True}
+    assert body["checks"]["database"] == body["checks"]["broker"] == body["checks"]["cache"] == {"ok": True}
     assert body["checks"]["escalation_sweep"] == {
         "ok": False,
         "last_success_at": "2026-12-01T11:54:00+00:00",

@@ -1,6 +1,8 @@
 """No password, token or secret in a log line or an error report (itsm.log_filters): the root handler's
-filter rewrites each record before any other handler (here pytest's caplog) sees it."""
+filter rewrites each record before any other handler (here pytest's caplog) sees it. In production the lines
+are JSON, one per line on stdout, each with its request's id (itsm.log_format, itsm.request_id)."""
 
+import json
 import logging
 import os
 import subprocess
@@ -8,9 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.http import HttpResponse
 from django.views.debug import get_exception_reporter_filter
 
 from itsm.log_filters import MASK, ExceptionReporterFilter, RedactSecrets, redact
+from itsm.log_format import JsonFormatter
+from itsm.request_id import HEADER as REQUEST_ID_HEADER
+from itsm.request_id import RequestIdMiddleware, current_request_id
 
 KEY = "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b"
 BROKER_URL = "redis://:broker-pw-123@redis.lab:6379/0"
@@ -115,3 +121,141 @@ def test_error_reports_hide_connection_passwords(settings, rf):
     assert isinstance(report_filter, ExceptionReporterFilter)
     assert report_filter.get_safe_settings()["CELERY_BROKER_URL"] == f"redis://:{MASK}@redis.lab:6379/0"
     assert "db-pw-456" not in str(report_filter.get_safe_request_meta(request))
+
+
+# --- JSON lines with the request's id (LOG_FORMAT=json, the default without DEBUG) ---------------------
+
+
+def json_line(record: logging.LogRecord) -> dict:
+    """The line the production handler writes for `record`: RedactSecrets first, then the JSON formatter."""
+    RedactSecrets().filter(record)
+    line = JsonFormatter().format(record)
+    assert "\n" not in line
+    return json.loads(line)
+
+
+def make_record(message, *args, name="itsm.tests.logging", level=logging.WARNING, exc_info=None):
+    return logging.LogRecord(name, level, __file__, 1, message, args, exc_info)
+
+
+def test_a_json_line_has_the_time_level_logger_and_message():
+    entry = json_line(make_record("sign-in failed for %s: password=%s", "desk", "hunter2"))
+    assert entry["level"] == "WARNING" and entry["logger"] == "itsm.tests.logging"
+    assert entry["message"] == f"sign-in failed for desk: password={MASK}"
+    assert entry["time"].endswith("+00:00") and entry["pid"] == os.getpid()
+    assert "request_id" not in entry  # outside a request
+
+
+def test_a_json_line_carries_the_traceback_redacted():
+    try:
+        raise ConnectionError(f"cannot reach {BROKER_URL}")
+    except ConnectionError:
+        entry = json_line(make_record("broker down", exc_info=sys.exc_info()))
+    assert "ConnectionError" in entry["exception"] and "broker-pw-123" not in entry["exception"]
+
+
+def test_gunicorns_access_log_becomes_fields_with_the_query_redacted():
+    atoms = {
+        "h": "192.0.2.7",
+        "r": f"GET /api/v1/alerts/?token={KEY}&page=2 HTTP/1.1",
+        "m": "GET",
+        "U": "/api/v1/alerts/",
+        "q": f"token={KEY}&page=2",
+        "s": "200",
+        "B": 512,
+        "D": 12_345,
+        "a": "curl/8",
+        "f": "-",
+        "{x-request-id}o": "0123456789abcdef0123456789abcdef",
+    }
+    entry = json_line(make_record('%(h)s "%(r)s" %(s)s', atoms, name="gunicorn.access", level=logging.INFO))
+    assert KEY not in json.dumps(entry)
+    assert entry["query"] == f"token={MASK}&page=2"
+    assert entry["message"] == f'192.0.2.7 "GET /api/v1/alerts/?token={MASK}&page=2 HTTP/1.1" 200'
+    assert {
+        key: entry[key] for key in ("method", "path", "status", "bytes", "duration_ms", "remote_addr")
+    } == {
+        "method": "GET",
+        "path": "/api/v1/alerts/",
+        "status": 200,
+        "bytes": 512,
+        "duration_ms": 12.3,
+        "remote_addr": "192.0.2.7",
+    }
+    assert entry["request_id"] == "0123456789abcdef0123456789abcdef"
+    assert "referer" not in entry  # gunicorn's "-" is no value
+
+
+def view_that_logs(request):
+    logging.getLogger("itsm.tests.view").warning("inside the view")
+    return HttpResponse("ok")
+
+
+def serve(rf, **meta):
+    return RequestIdMiddleware(view_that_logs)(rf.get("/", **meta))
+
+
+def test_each_request_gets_an_id_on_the_response_and_on_its_log_lines(rf, caplog, settings):
+    settings.TRUSTED_PROXIES = []
+    with caplog.at_level(logging.INFO):
+        first, second = serve(rf), serve(rf)
+    ids = [first[REQUEST_ID_HEADER], second[REQUEST_ID_HEADER]]
+    assert all(len(request_id) == 32 for request_id in ids) and ids[0] != ids[1]
+    records = [record for record in caplog.records if record.name == "itsm.tests.view"]
+    assert [JsonFormatter().format(record) for record in records]
+    assert [json.loads(JsonFormatter().format(record))["request_id"] for record in records] == ids
+    assert current_request_id() is None  # nothing left behind for the thread's next request
+
+
+def test_the_proxys_request_id_is_kept_only_from_a_trusted_proxy(rf, settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.5"]
+    nginx_id = "5f1e0f3c2b8a4d6e9c7b1a2d3e4f5a6b"
+    assert serve(rf, REMOTE_ADDR="10.0.0.5", HTTP_X_REQUEST_ID=nginx_id)[REQUEST_ID_HEADER] == nginx_id
+    # From anyone else, or not shaped like an id (a log line or header of its own), a new one is made.
+    assert serve(rf, REMOTE_ADDR="192.0.2.7", HTTP_X_REQUEST_ID=nginx_id)[REQUEST_ID_HEADER] != nginx_id
+    for offered in ['x" injected', "short", "a" * 200]:
+        assert serve(rf, REMOTE_ADDR="10.0.0.5", HTTP_X_REQUEST_ID=offered)[REQUEST_ID_HEADER] != offered
+
+
+def test_every_response_of_the_site_has_a_request_id(client, db):
+    assert len(client.get("/healthz")[REQUEST_ID_HEADER]) == 32
+
+
+SHOW_LOGGING = (
+    "import django; django.setup(); from django.conf import settings; import logging; "
+    "handler = logging.getLogger().handlers[0]; "
+    "print('logging:', settings.LOG_FORMAT, type(handler.formatter).__name__, handler.stream.name)"
+)
+
+
+def logging_setup(**environment) -> list[str]:
+    from tests.test_settings import run_python
+
+    result = run_python(SHOW_LOGGING, **environment)
+    return next(line.split()[1:] for line in result.stdout.splitlines() if line.startswith("logging:"))
+
+
+def test_production_logs_json_lines_on_stdout_and_development_plain_text():
+    from tests.test_settings import PRODUCTION, run_python
+
+    assert logging_setup(**PRODUCTION) == ["json", "JsonFormatter", "<stdout>"]
+    assert logging_setup(DEBUG="true") == ["text", "NoneType", "<stderr>"]  # plain messages
+    assert logging_setup(**PRODUCTION, LOG_FORMAT="text")[0] == "text"
+    refused = run_python(SHOW_LOGGING, **PRODUCTION, LOG_FORMAT="xml")
+    assert refused.returncode != 0 and "LOG_FORMAT must be json or text" in refused.stderr
+
+
+def test_the_celery_worker_logs_json_lines_on_stdout():
+    result = subprocess.run(
+        [sys.executable, "-c", WORKER.replace('"--logfile=" + sys.argv[1],', "")],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "CELERY_BROKER_URL": "memory://", "LOG_FORMAT": "json"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    entries = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    messages = {entry["message"]: entry for entry in entries}
+    assert "root logger: password=********" in messages, result.stdout + result.stderr
+    assert f"task logger: Authorization: Token {MASK}" in messages
+    assert messages["root logger: password=********"]["logger"] == "itsm.worker_check"

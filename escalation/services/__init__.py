@@ -5,7 +5,7 @@ from .delivery import deliver
 from .digest import send_incident_digests
 from .functional import escalate_tier
 from .heartbeats import heartbeat_record
-from .hierarchical import fire_due, missed_breaches, overdue, reschedule, sweep
+from .hierarchical import fire_due, missed_breaches, overdue, queue_upcoming, reschedule, sweep
 from .intake import announce_new_incident, first_line
 from .major import (
     clear_major,
@@ -55,6 +55,7 @@ __all__ = [
     "overdue",
     "page_security_team",
     "policy_replace_steps",
+    "queue_upcoming",
     "render",
     "requeue_pending",
     "reschedule",

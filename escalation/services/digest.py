@@ -149,5 +149,5 @@ def send_incident_digests(*, now: datetime | None = None) -> int:
             )
         ids = [notification.pk for notification, _ in rows]
         if ids:
-            transaction.on_commit(lambda: queue_delivery(ids))
+            transaction.on_commit(lambda: queue_delivery(ids), robust=True)  # as in notify()
     return len(ids)

@@ -1,9 +1,12 @@
 """Hierarchical escalation (seed 4.1: "time threshold exceeded → management notification").
 
 An incident's next step and its due time are stored on `IncidentEscalation` with a fresh token, and one
-Celery task is scheduled for that moment. The task fires only if it still carries the current token; each
-step fires at most once per incident (unique `EscalationEvent`); the minute sweep fires whatever a lost
-task left behind. So no escalation is lost and none is sent twice.
+Celery task is scheduled for that moment, but never more than `ESCALATION_QUEUE_HORIZON` ahead: Redis hands
+a task held longer than its visibility timeout to a worker again, so a step due later waits in the database
+and the minute sweep queues it once it comes within the horizon (`queued_token` says it has been). The task
+fires only if it still carries the current token; each step fires at most once per incident (unique
+`EscalationEvent`); the sweep fires whatever a lost task left behind. So no escalation is lost and none is
+sent twice.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ import logging
 import uuid
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from incidents import clocks
@@ -73,10 +77,9 @@ def next_step(incident: Incident) -> tuple[EscalationStep | None, datetime | Non
 
 
 def reschedule(*, incident: Incident) -> IncidentEscalation:
-    """Store the incident's next step with a new token and schedule the task for it (on commit).
+    """Store the incident's next step with a new token and, when it falls due within the queue horizon,
+    schedule the task for it (on commit); a later step is left to the sweep (`queue_upcoming`).
     Call it inside the transaction that changed the incident; it takes the escalation row's lock."""
-    from ..tasks import fire_escalation
-
     with transaction.atomic():
         IncidentEscalation.objects.get_or_create(incident=incident)
         record = IncidentEscalation.objects.select_for_update().get(incident=incident)
@@ -85,31 +88,56 @@ def reschedule(*, incident: Incident) -> IncidentEscalation:
         record.active_escalation_id = uuid.uuid4()
         record.save(update_fields=["next_step", "next_escalation_at", "active_escalation_id"])
         if due is not None:
-            args = [incident.pk, str(record.active_escalation_id)]
-            transaction.on_commit(lambda: _schedule(fire_escalation, args, due))
+            token = record.active_escalation_id
+            transaction.on_commit(lambda: _schedule(incident.pk, token, due))
     return record
 
 
-def _schedule(task, args, eta) -> None:
-    """Queue the step's task unless a later change in the same transaction already replaced it."""
-    incident_id, token = args
-    if not IncidentEscalation.objects.filter(incident_id=incident_id, active_escalation_id=token).exists():
-        return
-    try:
-        task.apply_async(args=args, eta=eta)
-    except Exception:  # broker down: the sweep fires it when due
-        logger.warning("Broker unavailable; escalation of incident %s left for the sweep", args[0])
+def _schedule(incident_id: int, token: uuid.UUID, due: datetime) -> None:
+    """Queue the step's task if it falls due within the horizon and nothing else has queued this token
+    (a later change in the same transaction replaced it, or a sweep got there first)."""
+    if due > timezone.now() + settings.ESCALATION_QUEUE_HORIZON:
+        return  # the sweep queues it when it comes within reach
+    if _claim(IncidentEscalation.objects.filter(incident_id=incident_id, active_escalation_id=token)):
+        _publish([(incident_id, token, due)])
+
+
+def _claim(records) -> int:
+    """Mark the records' current tokens as queued, unless they already are; returns how many it marked.
+    One UPDATE, so of two sweepers (or a sweeper and `_schedule`) only one queues each token."""
+    not_queued = Q(queued_token__isnull=True) | ~Q(queued_token=F("active_escalation_id"))
+    return records.filter(not_queued).update(queued_token=F("active_escalation_id"))
+
+
+def _publish(schedule: list[tuple[int, uuid.UUID, datetime]]) -> int:
+    """Send a task per (incident, token, due time); returns how many went. With the broker down the rest
+    are marked unqueued again: the sweep queues them when it is back, or fires them once they are due."""
+    from ..tasks import fire_escalation
+
+    for sent, (incident_id, token, due) in enumerate(schedule):
+        try:
+            fire_escalation.apply_async(args=[incident_id, str(token)], eta=due)
+        except Exception:  # broker down
+            logger.warning("Broker unavailable; escalation of incident %s left for the sweep", incident_id)
+            unsent = Q()
+            for unsent_id, unsent_token, _ in schedule[sent:]:
+                unsent |= Q(incident_id=unsent_id, queued_token=unsent_token)
+            IncidentEscalation.objects.filter(unsent).update(queued_token=None)
+            return sent
+    return len(schedule)
 
 
 def fire_due(
-    *, incident_id: int, token: str | None = None, now: datetime | None = None
+    *, incident_id: int, token: str | None = None, now: datetime | None = None, wait: bool = True
 ) -> list[EscalationEvent]:
     """Fire every step of the incident that is due by now, each once, then schedule the next one.
 
     With a `token` (a scheduled task) nothing happens unless it is still the current schedule; the sweep
-    passes none. Safe to run any number of times, concurrently or not."""
+    passes none, and `wait=False`: an incident another process has locked (a task firing it, a sweeper, a
+    transition that reschedules it) is skipped, not waited for. Safe to run any number of times,
+    concurrently or not."""
     with transaction.atomic():
-        incident = Incident.objects.select_for_update().filter(pk=incident_id).first()
+        incident = Incident.objects.select_for_update(skip_locked=not wait).filter(pk=incident_id).first()
         record = IncidentEscalation.objects.select_for_update().filter(incident_id=incident_id).first()
         if incident is None or record is None:
             return []
@@ -195,7 +223,8 @@ def step_recipients(step: EscalationStep, incident: Incident, at: datetime) -> t
 
 def sweep(*, now: datetime | None = None, limit: int = 500) -> int:
     """Fire every escalation whose time has passed (tasks lost to a dead worker or a broker restart).
-    Reads only the due rows through the `next_escalation_at` index."""
+    Reads only the due rows through the `next_escalation_at` index. Sweeps may overlap (two beats, a
+    slow one): an incident being fired elsewhere is skipped, and each step fires once whoever fires it."""
     now = now or timezone.now()
     due_ids = list(
         IncidentEscalation.objects.filter(next_escalation_at__lte=now)
@@ -204,8 +233,30 @@ def sweep(*, now: datetime | None = None, limit: int = 500) -> int:
     )
     fired = 0
     for incident_id in due_ids:
-        fired += len(fire_due(incident_id=incident_id, now=now))
+        fired += len(fire_due(incident_id=incident_id, now=now, wait=False))
     return fired
+
+
+def queue_upcoming(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Queue the task of every escalation falling due within the horizon whose current token has not been
+    queued yet (it was beyond the horizon when scheduled, or the broker was down); returns how many.
+
+    Run by the minute sweep, so a step is queued between one horizon and one horizon minus a minute ahead
+    of its time. Reads through the `next_escalation_at` index, at most `limit` rows a run; rows another
+    sweeper has locked are skipped, and the claim is one UPDATE, so overlapping sweeps queue each once."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        upcoming = list(
+            IncidentEscalation.objects.filter(
+                next_escalation_at__gt=now, next_escalation_at__lte=now + settings.ESCALATION_QUEUE_HORIZON
+            )
+            .filter(Q(queued_token__isnull=True) | ~Q(queued_token=F("active_escalation_id")))
+            .order_by("next_escalation_at")
+            .select_for_update(skip_locked=True)
+            .values_list("incident_id", "active_escalation_id", "next_escalation_at")[:limit]
+        )
+        _claim(IncidentEscalation.objects.filter(incident_id__in=[row[0] for row in upcoming]))
+    return _publish(upcoming)
 
 
 def overdue(*, now: datetime | None = None, grace: timedelta = timedelta(minutes=5)):

@@ -268,7 +268,9 @@ def notify(
         )
     ids = [n.pk for n in created]
     if ids:
-        transaction.on_commit(lambda: queue_delivery(ids))
+        # robust: the rows are committed; a failure to queue them (broker or database gone since) is logged
+        # and left to the sweep, never raised into the request that committed them.
+        transaction.on_commit(lambda: queue_delivery(ids), robust=True)
     return created
 
 

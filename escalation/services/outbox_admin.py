@@ -39,5 +39,5 @@ def notification_retry(*, notification: Notification, user) -> Notification:
                 f"(failed: {locked.last_error or 'unknown error'}).",
                 data={"notification": locked.pk, "retry": True},
             )
-        transaction.on_commit(lambda: queue_delivery([locked.pk]))
+        transaction.on_commit(lambda: queue_delivery([locked.pk]), robust=True)  # as in notify()
     return locked

@@ -65,7 +65,7 @@ def emit(*, incident: Incident, event: str, extra: dict | None = None) -> list[N
     from .notifications import queue_delivery
 
     ids = [n.pk for n in rows]
-    transaction.on_commit(lambda: queue_delivery(ids))
+    transaction.on_commit(lambda: queue_delivery(ids), robust=True)  # as in notify(): the sweep re-queues
     return rows
 
 

@@ -1,22 +1,13 @@
 """The API's documentation pages, Swagger UI (/api/v1/docs/) and ReDoc (/api/v1/redoc/), served from the
 site's own static files (drf-spectacular-sidecar) so that they work in a lab network without internet.
 
-Their Content-Security-Policy lets the browser load nothing from outside the site: ReDoc's side menu would
-otherwise fetch its vendor's logo from a CDN on every visit. Swagger UI runs no inline script (its start-up
-script is this same view with `?script`), so scripts are held to the site's own too."""
+The site-wide Content-Security-Policy (itsm.csp, settings.CONTENT_SECURITY_POLICY) lets the browser load
+nothing from outside the site: ReDoc's side menu would otherwise fetch its vendor's logo from a CDN on every
+visit. Swagger UI runs no inline script (its start-up script is this same view with `?script`), so scripts
+are held to the site's own too."""
 
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.negotiation import BaseContentNegotiation
-
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "img-src 'self' data:",
-        # Both set styles inline (React style attributes, styled-components).
-        "style-src 'self' 'unsafe-inline'",
-        "worker-src 'self' blob:",
-    ]
-)
 
 
 class HtmlWhateverAccepted(BaseContentNegotiation):
@@ -30,18 +21,10 @@ class HtmlWhateverAccepted(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-class _SiteOnly:
+class SwaggerView(SpectacularSwaggerSplitView):
     content_negotiation_class = HtmlWhateverAccepted
 
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-        return response
 
-
-class SwaggerView(_SiteOnly, SpectacularSwaggerSplitView):
-    pass
-
-
-class RedocView(_SiteOnly, SpectacularRedocView):
+class RedocView(SpectacularRedocView):
+    content_negotiation_class = HtmlWhateverAccepted
     template_name = "api/redoc.html"  # drf-spectacular's own loads web fonts from Google

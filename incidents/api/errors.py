@@ -7,7 +7,12 @@
 - any other `Conflict` → 409 with its code;
 - `PayloadTooLarge` → 413, code `payload_too_large`;
 - `Http404` → 404; missing or bad credentials → 401; unparsable bodies → 400 `parse_error` (also JSON nested
-  too deeply, `incidents.api.parsers`).
+  too deeply, `incidents.api.parsers`);
+- a database connection lost or refused (django `OperationalError`, `InterfaceError`) → 503, code
+  `database_unavailable`, with `Retry-After`: the transaction rolled back (the incident write views answer
+  inside theirs, so a 503 there never follows a commit), and the same request succeeds once the database
+  answers again. Outside the API (the admin) a plain 503 page says the same (`database_unavailable`, also
+  reached from `server_error` when a middleware failed).
 
 Errors Django answers before a view runs (a URL no route matches, a request it refuses, a crash) take the
 same shape under `/api/`: `not_found`, `bad_request` and `server_error` are the project's handlers.
@@ -15,11 +20,15 @@ same shape under `/api/`: `not_found`, `bad_request` and `server_error` are the 
 
 from __future__ import annotations
 
+import logging
+import sys
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpResponseBadRequest, JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -31,8 +40,21 @@ from incidents.exceptions import Conflict, PayloadTooLarge, TransitionNotAllowed
 
 from . import parsers
 
+logger = logging.getLogger(__name__)
+
+
+# Connection terminated, server restarting, too many clients, statement or lock timeout: the database, not the
+# request, is at fault, and a retry a few seconds later succeeds. Django wraps psycopg's errors in these.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 5
+DATABASE_UNAVAILABLE = (
+    "The database is unavailable; the request was not completed. Try again in a few seconds."
+)
+
 
 def exception_handler(exc, context):
+    if isinstance(exc, DATABASE_ERRORS):
+        return database_unavailable(context["request"], exc)
     if isinstance(exc, TransitionNotAllowed):
         return Response(
             {
@@ -128,7 +150,33 @@ def query_refused(request, errors: dict[str, list[str]]):
     return HttpResponseBadRequest(detail.encode(), content_type="text/plain; charset=utf-8")
 
 
+def database_unavailable(request, exc: Exception):
+    """503 with Retry-After: the API's error body under `/api/`, a plain page elsewhere (it needs neither the
+    database nor a template that could fail too)."""
+    logger.warning(
+        "%s %s: database unavailable (%s: %s)", request.method, request.path, type(exc).__name__, exc
+    )
+    if _is_api(request):
+        response = JsonResponse(
+            {"detail": DATABASE_UNAVAILABLE, "code": "database_unavailable"},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+    else:
+        page = (
+            "<!doctype html><title>Service unavailable</title>"
+            f"<h1>Service unavailable (503)</h1><p>{DATABASE_UNAVAILABLE}</p>"
+        )
+        response = HttpResponse(page, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def server_error(request):
+    # Django calls this while handling the exception: a database lost in a middleware (reading the session or
+    # the user) arrives here, where no view's exception handling saw it.
+    exc = sys.exception()
+    if isinstance(exc, DATABASE_ERRORS):
+        return database_unavailable(request, exc)
     if _is_api(request):
         body = {"detail": "Server error: the request could not be completed.", "code": "server_error"}
         return JsonResponse(body, status=status.HTTP_500_INTERNAL_SERVER_ERROR)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
@@ -106,6 +107,9 @@ class IncidentViewSet(
         # Query parameters narrow the list; a detail URL names one incident whatever they say.
         return super().filter_queryset(queryset) if self.action == "list" else queryset
 
+    # Writes run in one transaction with their answer, rendered before the commit: a database connection lost
+    # at any point is a 503 with nothing saved (incidents.api.errors), never a 503 for a saved change.
+    @transaction.atomic
     def create(self, request, *args, **kwargs):
         serializer = s.IncidentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -122,6 +126,7 @@ class IncidentViewSet(
             incident = services.incident_create(user=request.user, **fields)
         return Response(self._render(incident), status=status.HTTP_201_CREATED)
 
+    @transaction.atomic  # answered before the commit, as create
     def partial_update(self, request, *args, **kwargs):
         incident = self.get_object()
         serializer = s.IncidentUpdateSerializer(data=request.data, partial=True, user=request.user)
@@ -179,6 +184,7 @@ class IncidentViewSet(
     def cancel(self, request, number=None):
         return self._transition(request, "cancel")
 
+    @transaction.atomic  # answered before the commit, as create
     def _transition(self, request, name: str) -> Response:
         """403/409 before the input is looked at, then 400 for the input; the service checks again under
         its row lock, so a racing request still cannot slip through."""
@@ -235,6 +241,7 @@ class IncidentViewSet(
         filters=False,
     )
     @action(detail=True, methods=["post"])
+    @transaction.atomic  # answered before the commit, as create
     def comments(self, request, number=None):
         incident = self.get_object()
         serializer = s.CommentInputSerializer(data=request.data)
@@ -263,6 +270,7 @@ class IncidentViewSet(
         filters=False,
     )
     @action(detail=True, methods=["post"], url_path=r"checklist/(?P<step_id>\d+)/done", url_name="step-done")
+    @transaction.atomic  # answered before the commit, as create
     def checklist_step_done(self, request, number=None, step_id=None):
         incident = self.get_object()
         item = get_object_or_404(selectors.incident_checklist(incident=incident), pk=step_id)
@@ -278,6 +286,7 @@ class IncidentViewSet(
         filters=False,
     )
     @action(detail=True, methods=["post"], url_path=r"checklist/(?P<step_id>\d+)/skip", url_name="step-skip")
+    @transaction.atomic  # answered before the commit, as create
     def checklist_step_skip(self, request, number=None, step_id=None):
         incident = self.get_object()
         item = get_object_or_404(selectors.incident_checklist(incident=incident), pk=step_id)

@@ -1,9 +1,13 @@
 """Fixtures for the escalation tests."""
 
+import os
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from django.db import connection
+
+from tests.escalation.worker import RedisServer
 
 
 @pytest.fixture
@@ -48,3 +52,42 @@ def receiver(loopback_webhooks):
         "state": state,
     }
     server.shutdown()
+
+
+@pytest.fixture
+def own_redis(transactional_db):
+    """A Redis of the test's own on a free port (never the machine's), for tests whose worker processes
+    share the test's PostgreSQL database. Elsewhere they skip with the reason; under CI=true on PostgreSQL
+    a missing redis-server fails instead."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL shared with the worker processes (DATABASE_URL=postgres://...)")
+    if RedisServer.binary is None:
+        problem = "needs the redis-server binary on PATH (Debian: apt-get install redis-server)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(problem)
+        pytest.skip(problem)
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def queue_to_own_redis(own_redis, monkeypatch):
+    """This process' Celery app (the web side, which queues tasks on commit) sending to that Redis."""
+    from itsm.celery import app
+
+    app.conf.broker_write_url = own_redis.url
+    monkeypatch.setattr(app, "_pool", None)  # both pools are built, on first use, from broker_write_url
+    monkeypatch.setattr(app.amqp, "_producer_pool", None)
+    yield app
+    app.pool.force_close_all()
+    app.conf.broker_write_url = None  # back to broker_url
+
+
+@pytest.fixture
+def started_workers():
+    """Worker processes a test starts (`tests.escalation.worker.Worker`), stopped at the end."""
+    started = []
+    yield started
+    for worker in started:
+        worker.stop()

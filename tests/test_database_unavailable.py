@@ -105,10 +105,6 @@ def test_queuing_after_the_commit_cannot_turn_a_saved_incident_into_a_503(monkey
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(
-    strict=True,
-    reason="escalation.services.hierarchical.reschedule registers its on_commit without robust=True",
-)
 def test_scheduling_after_the_commit_cannot_turn_a_saved_incident_into_a_503(
     monkeypatch, api_as, service_desk
 ):

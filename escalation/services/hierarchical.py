@@ -89,7 +89,7 @@ def reschedule(*, incident: Incident) -> IncidentEscalation:
         record.save(update_fields=["next_step", "next_escalation_at", "active_escalation_id"])
         if due is not None:
             token = record.active_escalation_id
-            transaction.on_commit(lambda: _schedule(incident.pk, token, due))
+            transaction.on_commit(lambda: _schedule(incident.pk, token, due), robust=True)
     return record
 
 

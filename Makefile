@@ -10,7 +10,7 @@ PORT ?= 8000
 # Links in e-mails point here: the served host and port unless set.
 SITE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: install run port-free serve test fuzz lint format migrate demo clean prod lock audit faults
+.PHONY: install run port-free serve test fuzz lint format migrate demo clean prod prod-install prod-start lock audit faults
 
 # The settings fail closed (DEBUG off, SECRET_KEY, ALLOWED_HOSTS and DEFAULT_FROM_EMAIL required). These
 # targets are for development: DEBUG=true gives the development values (a key labelled dev-only-insecure,
@@ -99,17 +99,19 @@ format: install
 ENV_FILE ?= .env
 PROD_PATH = PATH="$(CURDIR)/$(BIN):$$PATH"
 HONCHO = $(PROD_PATH) $(BIN)/honcho --env $(ENV_FILE)
-PROD_INSTALLED := $(VENV)/.installed-prod
-# The exact versions and hashes of requirements.lock; the project itself on top, without resolving again.
-$(PROD_INSTALLED): requirements.lock pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
+# The exact versions and hashes of requirements.lock, installed on every start (quick when nothing changed),
+# so versions the development install left in the shared .venv never run in production; the project itself
+# on top, without resolving again. On a server: `make prod-install` once, then the systemd units (deploy/).
+prod-install:
+	@test -x $(BIN)/python || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet --upgrade pip; } || { \
 	  echo "Could not create a virtualenv: on Debian run 'apt-get install python3-venv' first." >&2; exit 1; }
-	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
-	@touch $@
 
-prod: $(PROD_INSTALLED)
+prod: prod-install prod-start
+
+# Everything of `make prod` but the install (the tests run it against the suite's own virtualenv).
+prod-start:
 	@$(HONCHO) run $(MANAGE) check --deploy || { \
 	  echo "make prod: fix the settings named above in $(ENV_FILE) (see deploy/.env.example)." >&2; exit 1; }
 	$(HONCHO) run $(MANAGE) migrate --noinput

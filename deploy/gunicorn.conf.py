@@ -82,3 +82,10 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir)
 def on_starting(server):
     shutil.rmtree(_metrics_dir, ignore_errors=True)
     _metrics_dir.mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server, worker):
+    """A worker that ended (replaced after max_requests, or crashed) leaves no live gauges behind."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
+from django.core.exceptions import ImproperlyConfigured
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -41,20 +41,30 @@ def resolve(remote_addr: str, forwarded_for: str, trusted: list[Network]) -> str
 
 class ClientAddressMiddleware:
     """Sets REMOTE_ADDR to the client's address when the request came through a trusted proxy, so Django,
-    DRF's throttles (NUM_PROXIES 0), Axes and the logs all see the same one. Not installed without proxies."""
+    DRF's throttles (NUM_PROXIES 0), Axes and the logs all see the same one. X-Forwarded-Proto, which marks a
+    request as HTTPS (SECURE_PROXY_SSL_HEADER), counts only from a trusted proxy too: from anyone else it is
+    dropped, so a client reaching the web server directly cannot pass plain HTTP off as HTTPS."""
 
     def __init__(self, get_response):
         self.trusted = trusted_networks(settings.TRUSTED_PROXIES)
-        if not self.trusted:
-            raise MiddlewareNotUsed
         self.get_response = get_response
 
     def __call__(self, request):
         remote_addr = request.META.get("REMOTE_ADDR", "")
+        if not self.from_trusted_proxy(remote_addr):
+            request.META.pop("HTTP_X_FORWARDED_PROTO", None)
+            return self.get_response(request)
         forwarded_for = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if remote_addr and forwarded_for:
+        if forwarded_for:
             request.META["REMOTE_ADDR"] = resolve(remote_addr, forwarded_for, self.trusted)
         return self.get_response(request)
+
+    def from_trusted_proxy(self, remote_addr: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(remote_addr)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.trusted)
 
 
 def client_address(request) -> str | None:

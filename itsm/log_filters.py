@@ -5,7 +5,8 @@
 - `Authorization` header values (`Token …`, `Bearer …`, `Basic …`) and `Token <key>` anywhere;
 - the value after a name holding password, secret, token, api key, session id or cookie
   (`password=…`, `"token": "…"`, `SECRET_KEY = '…'`, `?token=…`);
-- the password in a connection URL (`postgres://itsm:…@db`, `redis://:…@redis`: DATABASE_URL, the broker).
+- the password in a connection URL (`postgres://itsm:…@db`, `redis://:…@redis`: DATABASE_URL, the broker);
+- the signed token in a caller's answer link (`/confirm/…/`, `/not-fixed/…/`), which acts without a sign-in.
 `ExceptionReporterFilter` does the same for the values Django's error reports show.
 """
 
@@ -28,6 +29,7 @@ _NAMED_SECRET = re.compile(
     r"""\s*[:=]\s*)""" + _QUOTED_OR_BARE
 )
 _URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/?#@\s]*:)([^@/?#\s]+)(@)")
+_CALLER_LINK = re.compile(r"(/(?:confirm|not-fixed)/)([^/?#\s\"']+)")
 
 
 def _mask_value(match: re.Match) -> str:
@@ -38,6 +40,7 @@ def _mask_value(match: re.Match) -> str:
 
 def redact(text: str) -> str:
     text = _URL_PASSWORD.sub(rf"\g<1>{MASK}\g<3>", text)
+    text = _CALLER_LINK.sub(rf"\g<1>{MASK}", text)
     text = _AUTHORIZATION.sub(lambda m: f"{m.group(1)}{m.group(2) or ''}{MASK}", text)
     text = _SCHEME_AND_KEY.sub(rf"\g<1>\g<2>{MASK}", text)
     return _NAMED_SECRET.sub(lambda m: m.group(0) if MASK in m.group(2) else _mask_value(m), text)

@@ -46,6 +46,8 @@ def main(argv: list[str]) -> int:
     while True:
         started = time.monotonic()
         child = subprocess.Popen(argv)
+        if stopping:  # the signal came while it was being started, before `child` named it
+            child.send_signal(signal.SIGTERM)
         returncode = child.wait()
         if stopping or returncode == 0:
             return 0 if stopping else returncode

@@ -346,3 +346,13 @@ def test_other_roles_do_not_see_tokens(service_desk):
     client = Client()
     client.force_login(make_user(Role.SERVICE_DESK, username="desk2"))
     assert client.get("/admin/incidents/apitoken/").status_code == 403
+
+
+@pytest.mark.parametrize(("trusted", "answer"), [([], 301), (["127.0.0.1"], 200)])
+def test_x_forwarded_proto_counts_only_from_a_trusted_proxy(settings, trusted, answer):
+    """A client reaching the web server directly cannot pass plain HTTP off as HTTPS with the header."""
+    settings.TRUSTED_PROXIES = trusted
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.SECURE_SSL_REDIRECT = True
+    response = Client(REMOTE_ADDR="127.0.0.1").get("/admin/login/", HTTP_X_FORWARDED_PROTO="https")
+    assert response.status_code == answer

@@ -186,6 +186,17 @@ def test_gunicorns_access_log_becomes_fields_with_the_query_redacted():
     assert "referer" not in entry  # gunicorn's "-" is no value
 
 
+def test_a_callers_answer_link_is_logged_without_its_token():
+    """The signed token in /confirm/<token>/ acts without a sign-in: it stays out of the access log."""
+    token = "MTIz:1tYc9Z:Xk2hP0mJ9qLwV3bN8rT5yU7iO1aS4dF6gH"
+    atoms = {"h": "192.0.2.7", "r": f"GET /confirm/{token}/ HTTP/1.1", "m": "GET", "U": f"/confirm/{token}/"}
+    atoms |= {"q": "", "s": "200", "B": 10, "D": 1000, "a": "-", "f": "-"}
+    entry = json_line(make_record('%(h)s "%(r)s" %(s)s', atoms, name="gunicorn.access", level=logging.INFO))
+    assert token not in json.dumps(entry)
+    assert entry["path"] == f"/confirm/{MASK}/"
+    assert redact(f"POST /not-fixed/{token}/ 200") == f"POST /not-fixed/{MASK}/ 200"
+
+
 def view_that_logs(request):
     logging.getLogger("itsm.tests.view").warning("inside the view")
     return HttpResponse("ok")

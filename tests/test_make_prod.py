@@ -1,13 +1,15 @@
-"""What `make prod` starts, end to end: the Procfile under honcho with production settings, on the test
+"""What `make prod` starts, end to end (`make prod-start`: all of it but the install): the deployment
+check, migrations and collectstatic, then the Procfile under honcho with production settings, on the test
 database and a Redis of the test's own. The web server answers with the request id it was given by a
 trusted proxy and logs it in a JSON access line; the Celery worker killed with SIGKILL comes back (itsm.respawn);
-SIGTERM to honcho stops every process."""
+SIGTERM stops every process."""
 
 import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -42,6 +44,8 @@ def production_env(*, broker_url: str, bind: str) -> dict[str, str]:
         LOG_FORMAT="json",
         LOG_LEVEL="INFO",
         PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        # Its own request counters: gunicorn empties this folder at start, never a running site's.
+        PROMETHEUS_MULTIPROC_DIR=tempfile.mkdtemp(prefix="itsm-metrics-"),
     )
     return env
 
@@ -68,15 +72,30 @@ def alive(pid: int) -> bool:
     return True
 
 
-def test_the_procfile_serves_restarts_a_killed_worker_and_stops_together(postgres):
+# What the env file holds (the rest, PATH and the like, comes from the environment).
+PRODUCTION_NAMES = [
+    "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DEFAULT_FROM_EMAIL", "DATABASE_URL", "CELERY_BROKER_URL",
+    "CACHE_URL", "EMAIL_URL", "TRUSTED_PROXIES", "WEB_BIND", "WEB_WORKERS", "WEB_THREADS",
+    "CELERY_CONCURRENCY", "LOG_FORMAT", "LOG_LEVEL", "PROMETHEUS_MULTIPROC_DIR",
+]  # fmt: skip
+
+
+def test_make_prod_serves_restarts_a_killed_worker_and_stops_together(postgres, tmp_path):
     redis = RedisServer().start()
     port = free_port()
     log_path = LOG_DIR / "test-make-prod.log"
     LOG_DIR.mkdir(exist_ok=True)
     env = production_env(broker_url=redis.url, bind=f"127.0.0.1:{port}")
+    # The Makefile's recipe itself (deployment check, migrations, collectstatic, then honcho), reading its
+    # settings from an env file as `make prod` reads .env.
+    static_root = tmp_path / "static"
+    env_file = tmp_path / "itsm.env"
+    env_file.write_text(
+        "".join(f"{name}={env[name]}\n" for name in PRODUCTION_NAMES) + f"STATIC_ROOT={static_root}\n"
+    )
     with open(log_path, "wb") as log:
         honcho = subprocess.Popen(
-            [str(BIN / "honcho"), "--no-colour", "--env", os.devnull, "start"],
+            ["make", "--no-print-directory", "prod-start", f"ENV_FILE={env_file}"],
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -100,6 +119,17 @@ def test_the_procfile_serves_restarts_a_killed_worker_and_stops_together(postgre
         except urllib.error.HTTPError as error:  # 401 without a token: an answer all the same
             response = error
         assert response.headers["X-Request-ID"] == nginx_id
+        # collectstatic ran: the admin's stylesheet comes from STATIC_ROOT under its hashed name.
+        assert list(static_root.glob("admin/css/base.*.css"))
+        login = urllib.request.Request(
+            f"http://127.0.0.1:{port}/admin/login/", headers={"X-Forwarded-Proto": "https"}
+        )
+        page = urllib.request.urlopen(login, timeout=10).read().decode()
+        stylesheet = next(part for part in page.split('"') if part.startswith("/static/admin/css/base."))
+        static = urllib.request.Request(
+            f"http://127.0.0.1:{port}{stylesheet}", headers={"X-Forwarded-Proto": "https"}
+        )
+        assert urllib.request.urlopen(static, timeout=10).status == 200
         assert wait_for(
             lambda: any(
                 entry["logger"] == "gunicorn.access" and entry.get("request_id") == nginx_id
@@ -116,10 +146,10 @@ def test_the_procfile_serves_restarts_a_killed_worker_and_stops_together(postgre
         second_worker = pids_of(entries(), "celery@")[1]
         assert second_worker != first_worker and honcho.poll() is None
 
-        # SIGTERM to honcho stops them all: the web server, the worker and beat.
+        # SIGTERM to make and honcho (as Ctrl-C reaches both) stops them all: web server, worker and beat.
         started = [*pids_of(entries(), "Listening at"), second_worker, *pids_of(entries(), "beat: Starting")]
         assert len(started) == 3
-        honcho.send_signal(signal.SIGTERM)
+        os.killpg(honcho.pid, signal.SIGTERM)
         honcho.wait(timeout=20)
         assert wait_for(lambda: not any(alive(pid) for pid in started), timeout=10)
     finally:

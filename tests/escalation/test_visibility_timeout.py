@@ -101,5 +101,6 @@ def test_no_escalation_task_is_handed_out_twice_and_each_fires_once(
     assert timeline == expected, "each step on the timeline once"
     assert len(per_recipient) == expected == len(set(per_recipient)), "one e-mail per escalation"
     assert not escalation_mail.exclude(status="sent").exists()
-    late = [e for e in events if e.fired_at - e.due_at > timedelta(seconds=3)]
+    # On time: by its own task at its ETA (a loaded machine may add a few seconds), not by a later sweep.
+    late = [e for e in events if e.fired_at - e.due_at > timedelta(seconds=8)]
     assert not late, f"fired late: {[(e.due_at, e.fired_at) for e in late]}"

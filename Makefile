@@ -75,8 +75,8 @@ fuzz: install
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) $(BIN)/pytest tests/test_api_fuzz.py
 
 # The fault tests (tests/faults; part of `make test` on PostgreSQL, with shorter faults) at full length:
-# Redis away for 60 s, the worker killed, PostgreSQL's connections terminated for 30 s, twenty racing
-# resolves. Each prints its counts ("faults: ..."). They need PostgreSQL (DATABASE_URL, default below;
+# Redis away for 60 s, Redis hanging (accepting connections, answering nothing), the worker killed,
+# PostgreSQL's connections terminated for 30 s, twenty racing resolves. Each prints its counts ("faults: ..."). They need PostgreSQL (DATABASE_URL, default below;
 # pytest creates test_<name> beside it) and the redis-server binary: each test starts its own Redis on a
 # free port and its own gunicorn, worker and beat, never touching the machine's.
 faults: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/itsm_faults

@@ -135,6 +135,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # API throttling counts here: one process in development; set CACHE_URL=redis://... when serving with
 # several processes so they share the counts.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # A Redis that is down or does not answer costs a request 1 s, not the system's TCP timeout of minutes
+    # (redis-py waits forever for an answer by default); the throttles then let the request through.
+    CACHES["default"].setdefault("OPTIONS", {}).update({"socket_connect_timeout": 1, "socket_timeout": 1})
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -153,7 +157,7 @@ FORMAT_MODULE_PATH = ["itsm.formats"]
 STATIC_URL = "static/"
 STATIC_ROOT = env("STATIC_ROOT", default=str(VAR_DIR / "static"))
 # Production serves the files `collectstatic` gathered (WhiteNoise): names carry a hash of the content, so
-# browsers cache them for a year, with gzip/Brotli copies. Development and the tests serve the apps' own
+# browsers cache them for a year, with gzip copies. Development and the tests serve the apps' own
 # folders as they are and need no collectstatic.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -249,8 +253,9 @@ REST_FRAMEWORK = {
     # DRF must not read X-Forwarded-For again (NUM_PROXIES None would trust whatever the client sent).
     "NUM_PROXIES": 0,
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.UserRateThrottle",
-        "rest_framework.throttling.AnonRateThrottle",
+        # DRF's, except that a cache that is down lets requests through rather than answering 500.
+        "incidents.api.throttling.UserRateThrottle",
+        "incidents.api.throttling.AnonRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "user": env("API_RATE_USER", default="600/min"),
@@ -320,16 +325,28 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # A Redis that does not answer is an error after 5 s, not after the system's TCP timeout of minutes
-        # (a web request queuing a task would wait that long), and a connection a firewall or NAT dropped
-        # without a word is noticed (keepalive, a PING when idle 10 s) instead of waited on forever.
-        "socket_connect_timeout": 5,
+        # A Redis that is unreachable, or accepts connections but never answers, is an error after 2 s, not
+        # after the system's TCP timeout of minutes or never (a web request queuing a task would wait that
+        # long), and a connection a firewall or NAT dropped without a word is noticed (keepalive, a PING when
+        # idle 10 s). The worker's BRPOP asks Redis to answer within 1 s (kombu's brpop_timeout) and is
+        # read only once the answer has arrived, so the 2 s read timeout never cuts a wait for work short.
+        "socket_connect_timeout": 2,
+        "socket_timeout": 2,
         "socket_keepalive": True,
         "health_check_interval": 10,
         # Redis hands a message nobody acknowledged within this many seconds to a worker again. A worker
         # holds a task unacknowledged until it has run (acks_late), an ETA task until its time too.
         "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
     }
+# Queuing a task tries twice, not Celery's four times with its timeouts each: whatever cannot be queued
+# waits in the database for the minute sweep (escalation.services.publishing), so a request that queues
+# work during a Redis outage answers within seconds.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

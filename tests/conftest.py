@@ -92,6 +92,14 @@ def _fresh_cache():
 
 
 @pytest.fixture(autouse=True)
+def _broker_not_paused():
+    """A test that failed to queue a task pauses this process' queuing for a while: not the next test's."""
+    from escalation.services import publishing
+
+    publishing.resume()
+
+
+@pytest.fixture(autouse=True)
 def _empty_service_catalogue(request):
     """The migration seeds the lab's real catalogue; tests build the services they talk about."""
     marker = request.node.get_closest_marker("django_db")

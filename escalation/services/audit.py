@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from incidents.cache_errors import CACHE_ERRORS
 from incidents.choices import Role
 
 from ..choices import DeliveryStatus
@@ -46,7 +47,7 @@ def watchdog(*, now: datetime | None = None) -> dict:
     if not (late or missed):
         return {"late": late, "missed_breaches": missed, "reported": []}
     logger.error("Escalation watchdog: late %s; breached without final escalation %s", late, missed)
-    fresh = [n for n in dict.fromkeys(late + missed) if cache.add(f"watchdog:{n}", True, REPORT_AGAIN_AFTER)]
+    fresh = [n for n in dict.fromkeys(late + missed) if _first_report_today(n)]
     if fresh:
         lines = []
         if late_fresh := [n for n in late if n in fresh]:
@@ -62,3 +63,13 @@ def watchdog(*, now: datetime | None = None) -> dict:
                 extra={"subject": "itsm watchdog: escalations need attention", "body": body},
             )
     return {"late": late, "missed_breaches": missed, "reported": fresh}
+
+
+def _first_report_today(number: str) -> bool:
+    """Remembered in the cache; with the cache down the incident counts as not yet reported: a lasting
+    problem may then mail the managers more than once a day, but is never kept from them."""
+    try:
+        return cache.add(f"watchdog:{number}", True, REPORT_AGAIN_AFTER)
+    except CACHE_ERRORS:
+        logger.warning("Cache unavailable: the watchdog reports %s without checking it did today", number)
+        return True

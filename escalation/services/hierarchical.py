@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -32,6 +33,7 @@ from ..choices import Template as T
 from ..models import EscalationEvent, EscalationPolicy, EscalationStep, IncidentEscalation
 from ..selectors import on_call
 from .notifications import notify, users_of
+from .publishing import publish
 from .webhooks import emit
 
 logger = logging.getLogger(__name__)
@@ -115,10 +117,10 @@ def _publish(schedule: list[tuple[int, uuid.UUID, datetime]]) -> int:
     from ..tasks import fire_escalation
 
     for sent, (incident_id, token, due) in enumerate(schedule):
-        try:
-            fire_escalation.apply_async(args=[incident_id, str(token)], eta=due)
-        except Exception:  # broker down
-            logger.warning("Broker unavailable; escalation of incident %s left for the sweep", incident_id)
+        if not publish(
+            partial(fire_escalation.apply_async, args=[incident_id, str(token)], eta=due),
+            what=f"escalation of incident {incident_id}",
+        ):
             unsent = Q()
             for unsent_id, unsent_token, _ in schedule[sent:]:
                 unsent |= Q(incident_id=unsent_id, queued_token=unsent_token)

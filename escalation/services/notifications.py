@@ -7,6 +7,7 @@ import logging
 import re
 import zoneinfo
 from collections.abc import Iterable
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -23,6 +24,7 @@ from incidents.output_safety import header_line
 from ..choices import Channel, DeliveryStatus, Template, WebhookEvent
 from ..models import Notification
 from .headlines import escalation_headline
+from .publishing import publish
 from .webhooks import subscribed_hooks
 
 User = get_user_model()
@@ -293,11 +295,8 @@ def queue_delivery(ids: list[int]) -> None:
         "pk", flat=True
     )
     for pk in pending:
-        try:
-            deliver_notification.delay(pk)
-        except Exception:  # broker down: the sweep re-queues pending rows, nothing is lost
-            logger.warning("Broker unavailable; notification %s is left for the sweep", pk)
-            return
+        if not publish(partial(deliver_notification.delay, pk), what=f"notification {pk}"):
+            return  # the sweep re-queues pending rows: nothing is lost
 
 
 def stakeholders(incident: Incident) -> list[str]:

@@ -15,7 +15,6 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from incidents import alerts
@@ -25,6 +24,7 @@ from incidents.exceptions import PermissionDenied
 from incidents.models import AlertSource
 
 from . import serializers as s
+from .throttling import SimpleRateThrottle
 
 TOKEN_QUERY_PARAMETER = "token"
 CREDENTIALS_REFUSED = "Invalid or missing alert source token."

@@ -17,7 +17,6 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.throttling import AnonRateThrottle
 
 from incidents import selectors, services, tokens
 from incidents.models import Service, SlaPolicy
@@ -25,6 +24,7 @@ from incidents.sign_in import SignInLocked
 
 from . import serializers as s
 from .filters import IncidentFilter, ServiceFilter
+from .throttling import AnonRateThrottle
 
 # A key in a URL (number, slug, severity) never holds a NUL character, which PostgreSQL refuses in a query:
 # such a URL matches no route and is a 404. Otherwise DRF's default: anything but "/" and ".".

@@ -13,6 +13,7 @@ from django.core import mail
 from escalation import services, tasks
 from escalation.choices import Template
 from escalation.models import EscalationEvent, IncidentEscalation, Notification
+from escalation.services import publishing
 from incidents import services as incident_services
 from incidents.models import SlaPolicy
 from tests.factories import ServiceFactory, incident_in
@@ -134,6 +135,8 @@ def test_a_broker_outage_leaves_the_step_for_the_next_sweep(
     assert minute_sweep(T0 + timedelta(hours=1, minutes=55), capture)["queued"] == 0
     assert IncidentEscalation.objects.get(incident=incident).queued_token is None, "not marked as queued"
     queued.down = False
+    assert minute_sweep(T0 + timedelta(hours=1, minutes=56), capture)["queued"] == 0, "queuing paused"
+    publishing.resume()  # a minute later the pause is over (time-machine leaves the monotonic clock)
     assert minute_sweep(T0 + timedelta(hours=1, minutes=56), capture)["queued"] == 1
     assert queued == [(incident.pk, token_of(incident), T0 + timedelta(hours=2))]
 

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -108,6 +109,8 @@ class Gunicorn(Process):
             "WEB_BIND": f"127.0.0.1:{self.port}",
             "WEB_WORKERS": str(workers),
             "WEB_THREADS": str(threads),
+            # Its own request counters: gunicorn empties this folder at start, never a running site's.
+            "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="itsm-metrics-"),
         }
         args = [str(BIN / "gunicorn"), "--config", str(ROOT / "deploy" / "gunicorn.conf.py"), "itsm.wsgi"]
         super().__init__(args, env=env, log_name=log_name)

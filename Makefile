@@ -10,7 +10,7 @@ PORT ?= 8000
 # Links in e-mails point here: the served host and port unless set.
 SITE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: install run port-free serve test fuzz lint format migrate demo clean prod prod-install prod-start lock audit faults
+.PHONY: install run port-free serve test fuzz lint format migrate demo clean prod prod-install prod-start lock audit faults bench
 
 # The settings fail closed (DEBUG off, SECRET_KEY, ALLOWED_HOSTS and DEFAULT_FROM_EMAIL required). These
 # targets are for development: DEBUG=true gives the development values (a key labelled dev-only-insecure,
@@ -82,6 +82,14 @@ fuzz: install
 faults: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/itsm_faults
 faults: install
 	FAULTS_REQUIRED=true FAULTS_REDIS_OUTAGE_SECONDS=60 FAULTS_LOAD_SECONDS=30 $(BIN)/pytest tests/faults
+
+# The benchmark suite (bench/run.py; README "Performance"; not part of `make test`): creates and migrates
+# BENCH_DATABASE_URL's database when missing, fills it with generated incidents (bench/generate.py, 1M
+# unless BENCH_ARGS says --n ...), times the lists, details, queues and jobs, prints the table and writes
+# var/bench/results.json. BENCH_ARGS="--sizes 10000,1000000" measures two databases and their growth.
+bench: export BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/itsm_bench
+bench: install
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

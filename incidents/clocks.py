@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import models
-from django.db.models import Case, F, Q, When
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
-from .choices import Clock, State
+from .choices import OPEN_STATES, Clock, State
 
 # States in which each clock runs (given its due time is set and its event has not happened). A logged
 # incident runs on the targets of its provisional severity until classification sets the real ones.
@@ -106,6 +106,30 @@ def running_due_at_expression() -> Case:
         default=None,
         output_field=models.DateTimeField(),
     )
+
+
+# The work list's order: a running clock first, then open incidents without one (imported without due
+# times), then those on hold (paused), then resolved, closed and cancelled ones.
+RANK_RUNNING, RANK_NO_CLOCK, RANK_ON_HOLD, RANK_DONE = 0, 1, 2, 3
+
+
+def deadline_rank_expression() -> Case:
+    """`RANK_*` of each incident, in SQL."""
+    return Case(
+        When(response_running_q() | resolution_running_q(), then=Value(RANK_RUNNING)),
+        When(state__in=PAUSED, then=Value(RANK_ON_HOLD)),
+        When(state__in=OPEN_STATES, then=Value(RANK_NO_CLOCK)),
+        default=Value(RANK_DONE),
+        output_field=models.IntegerField(),
+    )
+
+
+def work_order_expressions() -> tuple:
+    """The work list's sort keys, in order: the rank, when the running clock runs out, then the oldest
+    first. The model's index `incident_work_order` is built from these very expressions, so PostgreSQL
+    reads a page of the list from the index instead of sorting every incident; an index made from
+    different expressions would be silently ignored."""
+    return (deadline_rank_expression(), running_due_at_expression(), F("created_at"), F("id"))
 
 
 def running_due_before_q(moment: datetime) -> Q:

@@ -101,7 +101,11 @@ class IncidentViewSet(
     ]
 
     def get_queryset(self):
-        return selectors.incident_list(user=self.request.user)
+        # The list and the record render what each incident names (`selectors.incident_list`); the other
+        # actions need the row alone: a write renders the row its service locked and returns.
+        if self.action in ("list", "retrieve"):
+            return selectors.incident_list(user=self.request.user)
+        return selectors.visible_incidents(self.request.user)
 
     def filter_queryset(self, queryset):
         # Query parameters narrow the list; a detail URL names one incident whatever they say.

@@ -1,0 +1,621 @@
+#!/usr/bin/env python
+"""The benchmark suite of issue 12 (`make bench`): prepares a PostgreSQL database of N generated incidents,
+times the requests and jobs that must stay fast at scale, prints one table row per measurement (median of
+--repeat runs, and the number of SQL queries) and writes the results as JSON.
+
+    make bench                                   # 1M incidents in BENCH_DATABASE_URL (itsm_bench)
+    make bench BENCH_ARGS="--n 100000"
+    .venv/bin/python bench/run.py --sizes 10000,1000000    # two databases, and the growth ratio
+
+Per-request timings run in-process through Django's test Client (no web server, no network), with
+production-like settings (DEBUG off); they measure the view, its queries and the rendering. API create runs
+under gunicorn (deploy/gunicorn.conf.py, BENCH_WEB_WORKERS workers, default 3) with 8 concurrent clients and
+reports creates/s. Alert intake posts BENCH_ALERTS (default 1,000) identical, then distinct, generic alerts
+in-process and reports alerts/s. Transitions, the sweep and the alerts run in a transaction rolled back
+after each run; the incidents API create made are deleted. Each database is created when missing, migrated,
+and filled by bench/generate.py up to its size. With --sizes, each size gets a database of its own
+(BENCH_DATABASE_URL's name + "_<size>").
+
+A measurement is one function registered with `@measurement(name, description)`: it returns a callable
+that performs one run (its queries are counted); add one to extend the suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/itsm_bench"
+RESULTS = BASE_DIR / "var" / "bench" / "results.json"
+PYTHON = sys.executable
+
+# Production-like settings for the in-process runs: DEBUG off (no query log, compressed static manifest not
+# needed by the views measured), the required values given, nothing sent anywhere.
+BENCH_ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": "bench-only-not-secret-" + "x" * 40,
+    "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
+    "DEFAULT_FROM_EMAIL": "itsm-bench@lab.example",
+    "SECURE_SSL_REDIRECT": "false",
+    "SESSION_COOKIE_SECURE": "false",
+    "CSRF_COOKIE_SECURE": "false",
+    "CELERY_BROKER_URL": "memory://",
+    "CELERY_TASK_ALWAYS_EAGER": "false",
+    "EMAIL_URL": "dummymail://",
+    "LOG_LEVEL": "ERROR",
+    "API_RATE_USER": "1000000/min",  # the benchmark's clients are one user
+    "API_RATE_ALERT_SOURCE": "1000000/min",
+    "STATIC_ROOT": str(BASE_DIR / "var" / "bench" / "static"),  # collected for the hashed names
+}
+
+
+# --- orchestration (no Django here: each database is measured in a process of its own) --------------------
+
+
+def with_name(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            print(f"creating database {name}", file=sys.stderr)
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def prepare(url: str, n: int, env: dict, *, generate: bool) -> None:
+    ensure_database(url)
+    child = {**os.environ, **env, "DATABASE_URL": url}
+    manage = [PYTHON, str(BASE_DIR / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput", "--verbosity", "0"], env=child, check=True)
+    if generate:
+        subprocess.run(
+            [PYTHON, str(BASE_DIR / "bench" / "generate.py"), "--n", str(n)], env=child, check=True
+        )
+
+
+def measure_in_child(url: str, args) -> dict:
+    child = {**os.environ, **BENCH_ENV, "DATABASE_URL": url}
+    manage = [PYTHON, str(BASE_DIR / "manage.py")]
+    subprocess.run([*manage, "collectstatic", "--noinput", "--verbosity", "0"], env=child, check=True)
+    output = RESULTS.with_name(f"measure-{os.getpid()}.json")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    command = [PYTHON, __file__, "--measure", str(output), "--repeat", str(args.repeat)]
+    if args.only:
+        command += ["--only", args.only]
+    subprocess.run(command, env=child, check=True)
+    result = json.loads(output.read_text())
+    output.unlink()
+    return result
+
+
+def print_table(results: dict[str, dict]) -> None:
+    sizes = list(results)
+    names = list(dict.fromkeys(name for result in results.values() for name in result["measurements"]))
+    head = f"{'measurement':<34}" + "".join(f"{f'{int(s):,} ms':>14}{'queries':>9}" for s in sizes)
+    if len(sizes) == 2:
+        head += f"{'growth':>9}"
+    print(head)
+    print("-" * len(head))
+    for name in names:
+        line = f"{name:<34}"
+        values = []
+        for size in sizes:
+            row = results[size]["measurements"].get(name, {})
+            value = row.get("median_ms")
+            values.append(value)
+            shown = "—" if value is None else f"{value:,.1f}"
+            line += f"{shown:>14}{row.get('queries', '—')!s:>9}"
+        if len(sizes) == 2 and None not in values and values[0]:
+            line += f"{values[1] / values[0]:>8.2f}x"
+        print(line)
+    for size in sizes:
+        for name, row in results[size]["measurements"].items():
+            if row.get("extra"):
+                print(f"  [{int(size):,}] {name}: {row['extra']}")
+    for size in sizes:
+        rows = results[size]["measurements"]
+        report = rows.get("service-impact report", {}).get("median_ms")
+        sql = rows.get("service-impact, hand-written SQL", {}).get("median_ms")
+        if report and sql:
+            print(
+                f"  [{int(size):,}] service-impact report / hand-written SQL: {report / sql:.2f}x (target <= 1.5x)"
+            )
+    print("\nPer-request timings: in-process Django test Client (no web server), median of the runs.")
+
+
+def orchestrate(args) -> None:
+    base = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [args.n]
+    base_name = urlsplit(base).path.lstrip("/")
+    results = {}
+    for size in sizes:
+        url = base if not args.sizes else with_name(base, f"{base_name}_{size}")
+        prepare(url, size, {"DEBUG": "true", "CELERY_BROKER_URL": "memory://"}, generate=not args.no_generate)
+        print(f"measuring {urlsplit(url).path.lstrip('/')} ({size:,} incidents) ...", file=sys.stderr)
+        results[str(size)] = measure_in_child(url, args)
+    print_table(results)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"results written to {RESULTS.relative_to(BASE_DIR)}")
+
+
+# --- measurements (run in the child process, Django set up) -----------------------------------------------
+
+MEASUREMENTS: list[tuple[str, str, Callable]] = []
+
+
+def measurement(name: str, description: str):
+    def register(function):
+        MEASUREMENTS.append((name, description, function))
+        return function
+
+    return register
+
+
+class Context:
+    def __init__(self):
+        from django.test import Client
+
+        from incidents.models import Incident
+        from incidents.tokens import api_token_issue
+
+        User = __import__("django.contrib.auth", fromlist=["get_user_model"]).get_user_model()
+        self.manager = User.objects.get(username="manager")
+        self.admin_client = Client()
+        self.admin_client.force_login(self.manager)
+        token = api_token_issue(user=self.manager)
+        self.api_client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+        # An incident with a full timeline: the most recent closed one.
+        self.closed = Incident.objects.filter(state="closed").order_by("-created_at").only("number").first()
+        self.open = Incident.objects.filter(state="investigating").only("number").first()
+
+
+def get(client, path: str, status: int = 200):
+    def run():
+        response = client.get(path)
+        if response.status_code != status:
+            raise RuntimeError(f"GET {path}: {response.status_code}")
+        return response
+
+    return run
+
+
+@measurement("admin changelist", "admin incident list, default (open incidents), incident manager")
+def admin_changelist(ctx):
+    return get(ctx.admin_client, "/admin/incidents/incident/")
+
+
+@measurement("admin changelist state+severity", "admin list, state investigating,on_hold and S2")
+def admin_changelist_filtered(ctx):
+    return get(ctx.admin_client, "/admin/incidents/incident/?state=investigating,on_hold&severity__exact=S2")
+
+
+@measurement("admin changelist search", "admin list, search 'unreachable' in every state")
+def admin_changelist_search(ctx):
+    return get(ctx.admin_client, "/admin/incidents/incident/?state=all&q=unreachable")
+
+
+@measurement("admin home (queue counts)", "admin start page with the work queues")
+def admin_home(ctx):
+    return get(ctx.admin_client, "/admin/")
+
+
+@measurement("queue counts selector", "incidents.selectors.work_queues alone")
+def queue_counts(ctx):
+    from django.utils import timezone
+
+    from incidents import selectors
+
+    return lambda: selectors.work_queues(user=ctx.manager, now=timezone.now())
+
+
+@measurement("API list, page of 50", "GET /api/v1/incidents/ (default ordering)")
+def api_list(ctx):
+    return get(ctx.api_client, "/api/v1/incidents/")
+
+
+@measurement("API list, filtered", "GET /api/v1/incidents/?state=investigating&severity=S2")
+def api_list_filtered(ctx):
+    return get(ctx.api_client, "/api/v1/incidents/?state=investigating&severity=S2")
+
+
+@measurement("API list, page 200", "GET /api/v1/incidents/?page=200 (deep page)")
+def api_list_deep(ctx):
+    from incidents.models import Incident
+
+    page = max(1, min(200, Incident.objects.count() // 50))  # a small database has fewer pages
+    return get(ctx.api_client, f"/api/v1/incidents/?page={page}")
+
+
+@measurement("API detail", "GET /api/v1/incidents/<closed incident>/")
+def api_detail(ctx):
+    return get(ctx.api_client, f"/api/v1/incidents/{ctx.closed.number}/")
+
+
+@measurement("API timeline", "GET /api/v1/incidents/<closed incident>/timeline/")
+def api_timeline(ctx):
+    return get(ctx.api_client, f"/api/v1/incidents/{ctx.closed.number}/timeline/")
+
+
+class Rollback(Exception):
+    """Raised to undo what one timed run wrote, so every run starts from the same database."""
+
+
+def rolled_back(function):
+    from django.db import transaction
+
+    def run():
+        try:
+            with transaction.atomic():
+                function()
+                raise Rollback
+        except Rollback:
+            pass
+
+    return run
+
+
+def _post(client, path: str, data: dict, status: int = 200):
+    response = client.post(path, json.dumps(data), content_type="application/json")
+    if response.status_code != status:
+        raise RuntimeError(f"POST {path}: {response.status_code} {response.content[:200]!r}")
+
+
+@measurement("API classify (transition)", "POST .../classify/ on a logged incident, rolled back")
+def api_classify(ctx):
+    from incidents.models import Incident
+
+    number = Incident.objects.filter(state="logged").order_by("-pk").values_list("number", flat=True).first()
+    data = {"category": "infrastructure", "urgency": "medium", "impact": "medium"}
+    return rolled_back(lambda: _post(ctx.api_client, f"/api/v1/incidents/{number}/classify/", data))
+
+
+@measurement(
+    "API resolve (transition)", "POST .../resolve/ on an S3/S4 incident being investigated, rolled back"
+)
+def api_resolve(ctx):
+    from incidents.models import Incident
+
+    number = (
+        Incident.objects.filter(state="investigating", severity__in=["S3", "S4"])
+        .order_by("-pk")
+        .values_list("number", flat=True)
+        .first()
+    )
+    data = {"resolution_code": "fixed", "resolution_notes": "Restarted the service."}
+    return rolled_back(lambda: _post(ctx.api_client, f"/api/v1/incidents/{number}/resolve/", data))
+
+
+ALERTS = int(os.environ.get("BENCH_ALERTS", "1000"))
+
+
+def _alert_intake(ctx, *, distinct: bool):
+    """POST ALERTS generic alerts one by one (in-process) with an alert source's token, in a transaction
+    rolled back after; one run is all of them."""
+    from incidents.alerts import alert_source_issue_token
+    from incidents.models import AlertSource, Service
+
+    source, _ = AlertSource.objects.get_or_create(
+        slug="bench-alerts",
+        defaults={
+            "name": "Benchmark alerts",
+            "kind": "generic",
+            "default_service": Service.objects.get(slug="pve-cluster"),
+        },
+    )
+    admin = type(ctx.manager).objects.filter(is_superuser=True).first()
+    token = alert_source_issue_token(source=source, user=admin)
+    from django.test import Client
+
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    def send_all():
+        for i in range(ALERTS):
+            title = f"HostDown on pve-{i:05d}" if distinct else "HostDown on pve-07"
+            response = client.post(
+                "/api/v1/alerts/",
+                json.dumps({"title": title, "labels": {"instance": title[12:]}}),
+                content_type="application/json",
+            )
+            if response.status_code >= 300:
+                raise RuntimeError(f"alert {i}: {response.status_code} {response.content[:200]!r}")
+
+    run = rolled_back(send_all)
+    run.alerts = ALERTS
+    return run
+
+
+@measurement("alert intake, identical", f"{ALERTS:,} identical alerts (one incident, the rest counted on it)")
+def alert_intake_identical(ctx):
+    return _alert_intake(ctx, distinct=False)
+
+
+@measurement("alert intake, distinct", f"{ALERTS:,} distinct alerts (one incident each)")
+def alert_intake_distinct(ctx):
+    return _alert_intake(ctx, distinct=True)
+
+
+SWEEP_DUE = 50
+
+
+@measurement("escalation sweep (50 due)", f"escalation sweep with {SWEEP_DUE} escalations due, rolled back")
+def escalation_sweep(ctx):
+    from datetime import timedelta
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from escalation import services
+    from escalation.models import IncidentEscalation
+
+    def run():
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                ids = list(
+                    IncidentEscalation.objects.filter(next_step__isnull=False)
+                    .order_by("incident_id")
+                    .values_list("incident_id", flat=True)[:SWEEP_DUE]
+                )
+                IncidentEscalation.objects.filter(incident_id__in=ids).update(
+                    next_escalation_at=now - timedelta(minutes=1)
+                )
+                run.fired = services.sweep(now=now)
+                raise Rollback
+        except Rollback:
+            pass
+
+    return run
+
+
+CREATE_CLIENTS = 8
+CREATE_REQUESTS = 400
+
+
+@measurement(
+    "API create (gunicorn, 8 clients)",
+    f"POST /api/v1/incidents/ (log and classify) from {CREATE_CLIENTS} concurrent clients, gunicorn",
+)
+def api_create_throughput(ctx):
+    """Under gunicorn (deploy/gunicorn.conf.py, DEBUG off): logging with classification writes the history,
+    the timeline, the SLA clocks and the escalation schedule. The incidents it creates are deleted after."""
+    import http.client
+    import socket
+    import threading
+
+    from incidents.models import Incident, NumberSequence
+    from incidents.tokens import api_token_issue
+
+    desk = type(ctx.manager).objects.get(username="desk")
+    token = api_token_issue(user=desk).key
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "WEB_BIND": f"127.0.0.1:{port}",
+        "WEB_WORKERS": os.environ.get("BENCH_WEB_WORKERS", "3"),
+    }
+    body = json.dumps(
+        {
+            "title": "Benchmark: pve-07 unreachable",
+            "service": "pve-cluster",
+            "category": "infrastructure",
+            "urgency": "medium",
+            "impact": "medium",
+        }
+    )
+    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json", "Host": "127.0.0.1"}
+
+    def run():
+        before = Incident.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        sequence = NumberSequence.objects.get(name="incident").last_value
+        server = subprocess.Popen(
+            [str(Path(PYTHON).parent / "gunicorn"), "--config", "deploy/gunicorn.conf.py", "itsm.wsgi"],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        latencies, failures, lock = [], [], threading.Lock()
+        remaining = iter(range(CREATE_REQUESTS))
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), 1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise RuntimeError("gunicorn did not start") from None
+                    time.sleep(0.2)
+
+            def client():
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                while True:
+                    with lock:
+                        if next(remaining, None) is None:
+                            break
+                    started = time.perf_counter()
+                    connection.request("POST", "/api/v1/incidents/", body=body, headers=headers)
+                    response = connection.getresponse()
+                    response.read()
+                    with lock:
+                        latencies.append((time.perf_counter() - started) * 1000)
+                        if response.status != 201:
+                            failures.append(response.status)
+                connection.close()
+
+            # one warm-up request per worker's first touch is part of the run; the count is large enough
+            threads = [threading.Thread(target=client) for _ in range(CREATE_CLIENTS)]
+            started = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            elapsed = time.perf_counter() - started
+        finally:
+            server.terminate()
+            server.wait(30)
+            Incident.objects.filter(pk__gt=before).delete()
+            NumberSequence.objects.filter(name="incident").update(last_value=sequence)
+        run.latency_ms = statistics.median(latencies)
+        run.rate = (len(latencies) - len(failures)) / elapsed
+        run.failures = failures
+
+    run.throughput = True
+    return run
+
+
+def _reports_vs_sql():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("reports_vs_sql", BASE_DIR / "bench" / "reports_vs_sql.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _last_month():
+    from django.utils import timezone
+
+    from reporting.periods import parse_month
+
+    today = timezone.localdate()
+    year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+    return parse_month(f"{year}-{month:02d}")
+
+
+@measurement("service-impact report", "monthly service-impact report of last month (selector)")
+def service_impact_report(ctx):
+    from django.utils import timezone
+
+    from reporting import selectors
+
+    month, now = _last_month(), timezone.now()
+    comparison = _reports_vs_sql()
+    report = selectors.service_impact(month=month, now=now)
+    differences = len(comparison.compare(report, comparison.hand_written(month, now)))  # once, untimed
+
+    def run():
+        selectors.service_impact(month=month, now=now)
+
+    run.compare = differences
+    return run
+
+
+@measurement("service-impact, hand-written SQL", "the same numbers in one hand-written SQL statement")
+def service_impact_sql(ctx):
+    from django.utils import timezone
+
+    month, now = _last_month(), timezone.now()
+    comparison = _reports_vs_sql()
+    return lambda: comparison.hand_written(month, now)
+
+
+def counting(counter: list[int]):
+    """A database execute wrapper counting the statements (Django's query log keeps only 9,000)."""
+
+    def wrapper(execute, sql, params, many, context):
+        counter[0] += 1
+        return execute(sql, params, many, context)
+
+    return wrapper
+
+
+def run_measurements(repeat: int, only: str | None) -> dict:
+    from django.db import connection
+
+    from incidents.models import Incident
+
+    ctx = Context()
+    out = {"incidents": Incident.objects.count(), "measurements": {}}
+    for name, description, factory in MEASUREMENTS:
+        if only and only not in name:
+            continue
+        run = factory(ctx)
+        try:
+            once = hasattr(run, "throughput") or hasattr(run, "alerts")  # one run is already many requests
+            if not once:
+                run()  # warm-up: imports, template loading, connection
+            timings = []
+            for _ in range(1 if once else repeat):
+                queries = [0]
+                with connection.execute_wrapper(counting(queries)):
+                    started = time.perf_counter()
+                    run()
+                    timings.append((time.perf_counter() - started) * 1000)
+            row = {
+                "description": description,
+                "median_ms": round(statistics.median(timings), 1),
+                "min_ms": round(min(timings), 1),
+                "runs": len(timings),
+                "queries": queries[0],
+            }
+            if hasattr(run, "fired"):  # every step past its time fires, so the count varies a little
+                per = row["median_ms"] / run.fired if run.fired else 0
+                row["extra"] = f"fired {run.fired} escalations, {per:.1f} ms each"
+        except Exception as error:  # one failing measurement should not hide the others
+            row = {"description": description, "error": f"{type(error).__name__}: {error}"}
+            print(f"{name}: {row['error']}", file=sys.stderr)
+        if "error" not in row:
+            if hasattr(run, "throughput"):  # one run is many requests: the rate, and the median latency
+                row["median_ms"] = round(run.latency_ms, 1)
+                row["queries"] = "—"
+                row["extra"] = (
+                    f"{run.rate:,.0f} creates/s (target >= 150), median latency {run.latency_ms:.0f} ms"
+                )
+                if run.failures:
+                    row["extra"] += f", {len(run.failures)} failed ({sorted(set(run.failures))})"
+            if hasattr(run, "alerts"):
+                rate = run.alerts / (row["median_ms"] / 1000)
+                row["extra"] = (
+                    f"{rate:,.0f} alerts/s (target >= 500), {row['queries'] / run.alerts:.0f} queries per alert"
+                )
+            if hasattr(run, "compare"):
+                row["extra"] = (
+                    "numbers agree with the SQL" if not run.compare else f"{run.compare} numbers differ"
+                )
+        out["measurements"][name] = row
+        print(f"  {name}: {row.get('median_ms', 'error')} ms", file=sys.stderr)
+    return out
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=1_000_000, help="incidents in the database (default 1M)")
+    parser.add_argument("--sizes", help="comma-separated sizes, one database each, e.g. 10000,1000000")
+    parser.add_argument("--repeat", type=int, default=7, help="timed runs per measurement (default 7)")
+    parser.add_argument("--only", help="run only the measurements whose name contains this")
+    parser.add_argument("--no-generate", action="store_true", help="migrate, but add no incidents")
+    parser.add_argument("--measure", metavar="JSON", help=argparse.SUPPRESS)  # the child process
+    args = parser.parse_args(argv)
+    if args.measure:
+        sys.path.insert(0, str(BASE_DIR))
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "itsm.settings")
+        import django
+
+        django.setup()
+        Path(args.measure).write_text(json.dumps(run_measurements(args.repeat, args.only)))
+        return
+    orchestrate(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -6,13 +6,11 @@ that keeps nothing on disk comes back empty.
 Needs PostgreSQL (shared with the worker) and the `redis-server` binary; it starts its own Redis on a free
 port. Elsewhere it skips with the reason; under CI=true on PostgreSQL it fails instead."""
 
-import os
 import time
 from datetime import timedelta
 
 import pytest
 import redis
-from django.db import connection
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from kombu.exceptions import OperationalError
@@ -20,7 +18,7 @@ from kombu.exceptions import OperationalError
 from escalation.models import EscalationEvent, Notification
 from incidents import services as incident_services
 from incidents.models import SlaPolicy
-from tests.escalation.worker import RedisServer, Worker, wait_for
+from tests.escalation.worker import Worker, wait_for
 from tests.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,33 +27,15 @@ OUTAGE = 30  # seconds without Redis
 
 
 @pytest.fixture
-def redis_server():
-    """A Redis of this test's own, which it may stop and start."""
-    problem = None
-    if connection.vendor != "postgresql":
-        problem = "needs PostgreSQL shared with the worker process (DATABASE_URL=postgres://...)"
-    elif RedisServer.binary is None:
-        problem = "needs the redis-server binary on PATH (Debian: apt-get install redis-server)"
-    if problem:
-        if os.environ.get("CI") == "true" and connection.vendor == "postgresql":
-            pytest.fail(problem)
-        pytest.skip(problem)
-    server = RedisServer().start()
-    yield server
-    server.stop()
+def redis_server(own_redis):
+    """A Redis of this test's own, which it may stop and start (`own_redis`, tests/escalation/conftest.py)."""
+    return own_redis
 
 
 @pytest.fixture
-def publisher(redis_server, monkeypatch):
+def publisher(queue_to_own_redis):
     """This process' Celery app (the web side, which queues each escalation's task), sending to that Redis."""
-    from itsm.celery import app
-
-    app.conf.broker_write_url = redis_server.url
-    monkeypatch.setattr(app, "_pool", None)  # both pools are built, on first use, from broker_write_url
-    monkeypatch.setattr(app.amqp, "_producer_pool", None)
-    yield app
-    app.pool.force_close_all()
-    app.conf.broker_write_url = None  # back to broker_url
+    return queue_to_own_redis
 
 
 @pytest.fixture

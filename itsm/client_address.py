@@ -24,6 +24,16 @@ def trusted_networks(proxies: list[str]) -> list[Network]:
         raise ImproperlyConfigured(f"TRUSTED_PROXIES: {exc}") from exc
 
 
+def from_trusted_proxy(remote_addr: str, trusted: list[Network]) -> bool:
+    """Whether the connecting address is one of the trusted proxies: only then are X-Forwarded-* headers
+    and X-Request-ID believed."""
+    try:
+        ip = ipaddress.ip_address(remote_addr)
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted)
+
+
 def resolve(remote_addr: str, forwarded_for: str, trusted: list[Network]) -> str:
     """The client's address given the connecting address and the X-Forwarded-For header."""
     address = remote_addr
@@ -51,20 +61,13 @@ class ClientAddressMiddleware:
 
     def __call__(self, request):
         remote_addr = request.META.get("REMOTE_ADDR", "")
-        if not self.from_trusted_proxy(remote_addr):
+        if not from_trusted_proxy(remote_addr, self.trusted):
             request.META.pop("HTTP_X_FORWARDED_PROTO", None)
             return self.get_response(request)
         forwarded_for = request.META.get("HTTP_X_FORWARDED_FOR", "")
         if forwarded_for:
             request.META["REMOTE_ADDR"] = resolve(remote_addr, forwarded_for, self.trusted)
         return self.get_response(request)
-
-    def from_trusted_proxy(self, remote_addr: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(remote_addr)
-        except ValueError:
-            return False
-        return any(ip in network for network in self.trusted)
 
 
 def client_address(request) -> str | None:

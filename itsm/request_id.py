@@ -8,7 +8,6 @@ new one is made (uuid4, hex).
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
 import uuid
@@ -16,7 +15,7 @@ from contextvars import ContextVar
 
 from django.conf import settings
 
-from itsm.client_address import trusted_networks
+from itsm.client_address import from_trusted_proxy, trusted_networks
 
 HEADER = "X-Request-ID"
 # What proxies and tracing tools send (nginx: 32 hex digits; uuids with dashes); nothing that could break a
@@ -29,14 +28,6 @@ _current: ContextVar[str | None] = ContextVar("request_id", default=None)
 def current_request_id() -> str | None:
     """The id of the request being served in this thread, or None outside a request."""
     return _current.get()
-
-
-def _from_trusted_proxy(remote_addr: str, trusted) -> bool:
-    try:
-        address = ipaddress.ip_address(remote_addr)
-    except ValueError:
-        return False
-    return any(address in network for network in trusted)
 
 
 class RequestIdMiddleware:
@@ -52,7 +43,7 @@ class RequestIdMiddleware:
         if (
             offered
             and _WELL_FORMED.fullmatch(offered)
-            and _from_trusted_proxy(request.META.get("REMOTE_ADDR", ""), self.trusted)
+            and from_trusted_proxy(request.META.get("REMOTE_ADDR", ""), self.trusted)
         ):
             return offered
         return uuid.uuid4().hex

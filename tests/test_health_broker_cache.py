@@ -2,7 +2,6 @@
 2 seconds however the server fails (refusing, gone, or hanging), and never a host name or a password."""
 
 import concurrent.futures
-import os
 import signal
 import time
 from datetime import timedelta
@@ -13,7 +12,7 @@ from django.utils import timezone
 from escalation import services
 from escalation.choices import Job
 from itsm import health
-from tests.escalation.worker import RedisServer, free_port
+from tests.escalation.worker import RedisServer, free_port, require_redis_server
 
 pytestmark = pytest.mark.django_db
 
@@ -83,11 +82,7 @@ def test_a_cache_that_loses_what_it_was_given_fails(client, settings):
 
 @pytest.fixture
 def redis_server():
-    if RedisServer.binary is None:
-        problem = "needs the redis-server binary on PATH (Debian: apt-get install redis-server)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(problem)
-        pytest.skip(problem)
+    require_redis_server()
     server = RedisServer().start()
     yield server
     if server.process.poll() is None:

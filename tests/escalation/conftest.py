@@ -1,13 +1,12 @@
 """Fixtures for the escalation tests."""
 
-import os
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from django.db import connection
 
-from tests.escalation.worker import RedisServer
+from tests.escalation.worker import RedisServer, point_publisher, require_redis_server, reset_publisher
 
 
 @pytest.fixture
@@ -61,11 +60,7 @@ def own_redis(transactional_db):
     a missing redis-server fails instead."""
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL shared with the worker processes (DATABASE_URL=postgres://...)")
-    if RedisServer.binary is None:
-        problem = "needs the redis-server binary on PATH (Debian: apt-get install redis-server)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(problem)
-        pytest.skip(problem)
+    require_redis_server()
     server = RedisServer().start()
     yield server
     server.stop()
@@ -74,14 +69,8 @@ def own_redis(transactional_db):
 @pytest.fixture
 def queue_to_own_redis(own_redis, monkeypatch):
     """This process' Celery app (the web side, which queues tasks on commit) sending to that Redis."""
-    from itsm.celery import app
-
-    app.conf.broker_write_url = own_redis.url
-    monkeypatch.setattr(app, "_pool", None)  # both pools are built, on first use, from broker_write_url
-    monkeypatch.setattr(app.amqp, "_producer_pool", None)
-    yield app
-    app.pool.force_close_all()
-    app.conf.broker_write_url = None  # back to broker_url
+    yield point_publisher(monkeypatch, own_redis.url)
+    reset_publisher()
 
 
 @pytest.fixture

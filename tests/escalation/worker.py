@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,6 +81,33 @@ def free_port() -> int:
 
 # Local only, no snapshot, no append-only file: a restarted server starts empty.
 EPHEMERAL_REDIS = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]
+
+
+def require_redis_server(*, required: bool = False) -> None:
+    """Skip a test without the redis-server binary, with the reason; a failure under CI=true or `required`."""
+    if RedisServer.binary is None:
+        problem = "needs the redis-server binary on PATH (Debian: apt-get install redis-server)"
+        if required or os.environ.get("CI") == "true":
+            pytest.fail(problem)
+        pytest.skip(problem)
+
+
+def point_publisher(monkeypatch, url: str):
+    """This process' Celery app (the web side, which queues tasks on commit) sending to `url` from now on;
+    `reset_publisher` at the end. Both connection pools are built, on first use, from broker_write_url."""
+    from itsm.celery import app
+
+    app.conf.broker_write_url = url
+    monkeypatch.setattr(app, "_pool", None)
+    monkeypatch.setattr(app.amqp, "_producer_pool", None)
+    return app
+
+
+def reset_publisher() -> None:
+    from itsm.celery import app
+
+    app.pool.force_close_all()
+    app.conf.broker_write_url = None  # back to broker_url
 
 
 class RedisServer:

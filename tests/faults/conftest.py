@@ -9,7 +9,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from rest_framework.authtoken.models import Token
 
 from incidents.choices import Role
-from tests.escalation.worker import RedisServer
+from tests.escalation.worker import RedisServer, point_publisher, require_redis_server, reset_publisher
 from tests.factories import make_user
 
 FAULT_DURATIONS = {
@@ -44,10 +44,8 @@ def shared_postgres(transactional_db):
 @pytest.fixture
 def redis_server(shared_postgres):
     """A Redis of the test's own, which it may stop and start; it keeps nothing on disk."""
-    if RedisServer.binary is None:
-        problem = "needs the redis-server binary on PATH (Debian: apt-get install redis-server)"
-        # The CI's PostgreSQL pass runs these tests: there a missing Redis fails them.
-        _missing(problem, required=REQUIRED or os.environ.get("CI") == "true")
+    # The CI's PostgreSQL pass runs these tests: there (CI=true) a missing Redis fails them.
+    require_redis_server(required=REQUIRED)
     server = RedisServer().start()
     yield server
     server.stop()
@@ -58,18 +56,13 @@ def publish_to(monkeypatch):
     """Where this process queues the tasks of what the test creates (on commit): nowhere (memory://) unless
     the test names its own Redis, `publish_to(redis_server.url)`; never the broker the suite may be
     configured with (CI's PostgreSQL pass sets the machine's Redis)."""
-    from itsm.celery import app
 
     def point(url: str) -> None:
-        app.conf.broker_write_url = url
-        # Both pools are built, on first use, from broker_write_url.
-        monkeypatch.setattr(app, "_pool", None)
-        monkeypatch.setattr(app.amqp, "_producer_pool", None)
+        point_publisher(monkeypatch, url)
 
     point("memory://")
     yield point
-    app.pool.force_close_all()
-    app.conf.broker_write_url = None  # back to broker_url
+    reset_publisher()
 
 
 @pytest.fixture

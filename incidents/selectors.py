@@ -187,7 +187,8 @@ def filter_incidents(incidents: QuerySet[Incident], filters: Mapping[str, Any]) 
     """Narrow a queryset of incidents. Keys (empty values are ignored):
 
     - `state`, `severity`: a value or a list of values;
-    - `category`, `tier`, `is_major`: exact values;
+    - `category`, `tier`, `source`, `is_major`: exact values;
+    - `created_after` / `created_before`, `resolved_after` / `resolved_before`: times, the first inclusive;
     - `service`: a service slug; `assignee`: a username;
     - `breached`: True for incidents past their response or resolution due time (the SLA rules of
       `response_breached_q` / `resolution_breached_q`), False for the others;
@@ -199,9 +200,14 @@ def filter_incidents(incidents: QuerySet[Incident], filters: Mapping[str, Any]) 
             values = [values]
         if values:
             incidents = incidents.filter(**{f"{field}__in": list(values)})
-    for field in ("category", "tier"):
+    for field in ("category", "tier", "source"):
         if filters.get(field):
             incidents = incidents.filter(**{field: filters[field]})
+    for field, time_field in (("created", "created_at"), ("resolved", "resolved_at")):
+        if filters.get(f"{field}_after") is not None:
+            incidents = incidents.filter(**{f"{time_field}__gte": filters[f"{field}_after"]})
+        if filters.get(f"{field}_before") is not None:
+            incidents = incidents.filter(**{f"{time_field}__lt": filters[f"{field}_before"]})
     if filters.get("is_major") is not None:
         incidents = incidents.filter(is_major=filters["is_major"])
     if filters.get("service"):
@@ -352,32 +358,46 @@ def search_incidents(incidents: QuerySet[Incident], text: str) -> QuerySet[Incid
     """Incidents matching every word of `text` in the number, title, description, service name, assignee
     (username, first or last name) or alert labels, in one query. On PostgreSQL the title and description
     are also matched by full-text search (English stemming: "failing" finds "failed"), the description only
-    that way; other databases match every field with `icontains`. Only forward foreign-key and one-to-one
-    joins: no incident appears twice."""
-    words = text.split()
-    if not words:
-        return incidents
-    postgres = connection.vendor == "postgresql"
-    if postgres:
-        from django.contrib.postgres.search import SearchQuery, SearchVector
+    that way; other databases match every field with `icontains`.
 
-        incidents = incidents.alias(search_document=SearchVector("title", "description", config="english"))
-    for word in words:
-        matches = (
-            Q(number__icontains=word)
-            | Q(title__icontains=word)
-            | Q(service__name__icontains=word)
-            | Q(assignee__username__icontains=word)
-            | Q(assignee__first_name__icontains=word)
-            | Q(assignee__last_name__icontains=word)
-            | Q(alert__labels__icontains=word)
-        )
-        if postgres:
-            matches |= Q(search_document=SearchQuery(word, config="english"))
-        else:
-            matches |= Q(description__icontains=word)
-        incidents = incidents.filter(matches)
+    Each word is the union of one narrow query per field (`_incidents_matching`), each served by its own
+    index on PostgreSQL (migration 0015), so a search costs what it finds: an OR of those conditions over
+    the incident table left PostgreSQL no plan but reading every incident (6.6 s at a million for a word
+    found nowhere). No incident appears twice."""
+    for word in text.split():
+        incidents = incidents.filter(pk__in=_incidents_matching(word))
     return incidents
+
+
+def _incidents_matching(word: str) -> QuerySet:
+    """The ids of the incidents `word` occurs in, as one UNION of single-index queries."""
+    people = get_user_model().objects.filter(
+        Q(username__icontains=word) | Q(first_name__icontains=word) | Q(last_name__icontains=word)
+    )
+    ids = [
+        Incident.objects.filter(number__icontains=word),
+        Incident.objects.filter(title__icontains=word),
+        Incident.objects.filter(service__in=Service.objects.filter(name__icontains=word).values("pk")),
+        Incident.objects.filter(assignee__in=people.values("pk")),
+    ]
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery
+
+        document = Incident.objects.alias(search_document=search_document())
+        ids.append(document.filter(search_document=SearchQuery(word, config="english")))
+    else:
+        ids.append(Incident.objects.filter(description__icontains=word))
+    ids = [query.order_by().values("pk") for query in ids]
+    ids.append(IncidentAlert.objects.filter(labels__icontains=word).order_by().values("incident_id"))
+    return ids[0].union(*ids[1:])
+
+
+def search_document():
+    """The title and description as one English full-text document; migration 0015 indexes exactly this
+    expression (change one, change both)."""
+    from django.contrib.postgres.search import SearchVector
+
+    return SearchVector("title", "description", config="english")
 
 
 # Keys of a timeline entry's data that name people beyond the reader (message recipients, outbox rows):

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from incidents import permissions as incident_permissions
 from incidents import selectors as incident_selectors
+from incidents.api.query_params import RejectUnknownParameters
 from incidents.api.serializers import ErrorSerializer, IncidentSerializer
 from incidents.api.views import E400, E403, E404, LOOKUP_VALUE_REGEX
 
@@ -49,7 +50,7 @@ class EscalationPolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     serializer_class = s.EscalationPolicySerializer
     lookup_field = "severity"
     lookup_value_regex = LOOKUP_VALUE_REGEX
-    filter_backends = []
+    filter_backends = [RejectUnknownParameters]
     pagination_class = None
 
     def get_queryset(self):

@@ -4,7 +4,7 @@ field error); the filtering itself is `incidents.selectors.filter_incidents`, sh
 from django_filters import rest_framework as filters
 
 from incidents import selectors
-from incidents.choices import Category, Criticality, Severity, State, Tier
+from incidents.choices import Category, Criticality, Severity, Source, State, Tier
 from incidents.models import Incident, Service
 
 
@@ -15,7 +15,14 @@ class IncidentFilter(filters.FilterSet):
     service = filters.CharFilter(help_text="Service slug.")
     tier = filters.ChoiceFilter(choices=Tier.choices)
     assignee = filters.CharFilter(help_text="Username of the assignee.")
+    source = filters.ChoiceFilter(
+        choices=Source.choices, help_text="Who raised it: monitoring, a user, operations."
+    )
     is_major = filters.BooleanFilter()
+    created_after = filters.IsoDateTimeFilter(help_text="Logged at or after this time (ISO 8601).")
+    created_before = filters.IsoDateTimeFilter(help_text="Logged before this time (ISO 8601).")
+    resolved_after = filters.IsoDateTimeFilter(help_text="Resolved at or after this time (ISO 8601).")
+    resolved_before = filters.IsoDateTimeFilter(help_text="Resolved before this time (ISO 8601).")
     breached = filters.BooleanFilter(
         help_text="true: past the response or resolution due time; false: within both."
     )
@@ -23,7 +30,21 @@ class IncidentFilter(filters.FilterSet):
 
     class Meta:
         model = Incident
-        fields = ["state", "severity", "category", "service", "tier", "assignee", "is_major", "breached"]
+        fields = [
+            "state",
+            "severity",
+            "category",
+            "service",
+            "tier",
+            "assignee",
+            "source",
+            "is_major",
+            "breached",
+            "created_after",
+            "created_before",
+            "resolved_after",
+            "resolved_before",
+        ]
 
     def filter_queryset(self, queryset):
         return selectors.filter_incidents(queryset, self.form.cleaned_data)

@@ -24,6 +24,7 @@ from incidents.sign_in import SignInLocked
 
 from . import serializers as s
 from .filters import IncidentFilter, ServiceFilter
+from .query_params import RejectUnknownParameters
 from .throttling import AnonRateThrottle
 
 # A key in a URL (number, slug, severity) never holds a NUL character, which PostgreSQL refuses in a query:
@@ -87,7 +88,7 @@ class IncidentViewSet(
     lookup_field = "number"
     lookup_value_regex = LOOKUP_VALUE_REGEX
     serializer_class = s.IncidentSerializer
-    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    filter_backends = [RejectUnknownParameters, DjangoFilterBackend, OrderingFilter]
     filterset_class = IncidentFilter
     ordering_fields = [
         "created_at",
@@ -316,7 +317,7 @@ class ServiceViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = s.ServiceSerializer
     lookup_field = "slug"
     lookup_value_regex = LOOKUP_VALUE_REGEX
-    filter_backends = [DjangoFilterBackend, SearchFilter]
+    filter_backends = [RejectUnknownParameters, DjangoFilterBackend, SearchFilter]
     filterset_class = ServiceFilter
     search_fields = ["name", "slug"]
 
@@ -338,7 +339,7 @@ class SlaPolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     serializer_class = s.SlaPolicySerializer
     lookup_field = "severity"
     lookup_value_regex = LOOKUP_VALUE_REGEX
-    filter_backends = []
+    filter_backends = [RejectUnknownParameters]
     pagination_class = None
 
     def update(self, request, *args, **kwargs):

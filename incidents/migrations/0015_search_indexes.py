@@ -1,0 +1,46 @@
+"""Indexes for the incident search (`selectors.search_incidents`), PostgreSQL only: trigram indexes (pg_trgm)
+for the `icontains` conditions on the number, the title and the alert labels, and a GIN index on the full-text
+document of title and description. Without them a search read every incident and computed its document
+(3.5 s at a million incidents). The expressions are exactly the ones Django writes for those lookups and for
+`selectors.search_document`, or PostgreSQL would not use them.
+
+Built CONCURRENTLY (so outside a transaction): a running system keeps logging and updating incidents while
+they build. pg_trgm is a trusted extension (PostgreSQL 13+): the database's owner may create it. Other
+databases get nothing; their search reads every row, which at their sizes is fine."""
+
+from django.db import migrations
+
+INDEXES = {
+    "incident_number_trgm": 'incidents_incident USING gin ((UPPER("number"::text)) gin_trgm_ops)',
+    "incident_title_trgm": 'incidents_incident USING gin ((UPPER("title"::text)) gin_trgm_ops)',
+    "incident_search_document": (
+        "incidents_incident USING gin "
+        "((to_tsvector('english'::regconfig, COALESCE(\"title\", '') || ' ' || COALESCE(\"description\", ''))))"
+    ),
+    "incident_alert_labels_trgm": 'incidents_incidentalert USING gin ((UPPER("labels"::text)) gin_trgm_ops)',
+}
+
+
+def create_indexes(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    for name, definition in INDEXES.items():
+        schema_editor.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {definition}")
+
+
+def drop_indexes(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for name in INDEXES:
+        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+
+
+class Migration(migrations.Migration):
+    atomic = False
+
+    dependencies = [
+        ("incidents", "0014_scale_indexes"),
+    ]
+
+    operations = [migrations.RunPython(create_indexes, drop_indexes)]

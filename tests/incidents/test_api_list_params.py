@@ -1,6 +1,7 @@
 """The list's parameters say what they do: the source and time filters, `page_size` up to 500, an unknown
 parameter a 400 naming it, and a count that stays cheap past `EXACT_COUNT_LIMIT` (PostgreSQL's estimate)."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -147,3 +148,16 @@ def test_other_databases_count_exactly_beyond_the_limit(api_as, manager, small_l
         services.incident_create(user=manager, title=f"incident {i}")
     page = api_as(manager).get(LIST, {"page_size": 2}).data
     assert page["count"] == 5 and page["count_is_exact"] is True
+
+
+def test_the_admin_list_says_about_for_an_estimate(postgres, client, manager, small_limit):
+    for i in range(5):
+        services.incident_create(user=manager, title=f"disk failing {i}")
+    services.incident_create(user=manager, title="disk failing badly")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE incidents_incident")
+    client.force_login(manager)
+    page = client.get("/admin/incidents/incident/", {"state": "all", "q": "disk"}).content.decode()
+    assert re.search(r"about \d+ results", page)
+    exact = client.get("/admin/incidents/incident/", {"state": "all", "q": "badly"}).content.decode()
+    assert re.search(r"\b1 result\b", exact) and not re.search(r"about \d+ result", exact)

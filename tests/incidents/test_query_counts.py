@@ -39,6 +39,8 @@ API_TIMELINE = 5
 # The admin list: session, user, time zone, permissions (3), the filters' people and services, the
 # paginator's count, the tier filter's groups, the page, the major-incident banner.
 CHANGELIST = 12
+# A search on PostgreSQL fetches the ids its words match first (`selectors.search_incidents`).
+SEARCH_IDS = 1
 CHANGELIST_QUERIES = {
     "default": {},
     "state and severity": {"state": "investigating", "severity__exact": "S1"},
@@ -157,6 +159,8 @@ def test_the_admin_list_costs_the_same_whatever_the_rows(client, people, world):
                 count, response = queries(client, CHANGELIST_URL, params)
                 assert len(response.context["cl"].result_list) == rows, (role, name)
                 seen[role, rows, name] = count
+    search_ids = SEARCH_IDS if connection.vendor == "postgresql" else 0
     for role in staff:
-        counts = {seen[role, rows, name] for rows in (FEW, MANY) for name in CHANGELIST_QUERIES}
-        assert counts == {CHANGELIST}, (role, seen)
+        for name in CHANGELIST_QUERIES:
+            expected = CHANGELIST + (search_ids if name == "search" else 0)
+            assert {seen[role, rows, name] for rows in (FEW, MANY)} == {expected}, (role, name, seen)

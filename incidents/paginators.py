@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from functools import cached_property
 
-from django.core.paginator import EmptyPage, Page, Paginator
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db import connections
 
 EXACT_COUNT_LIMIT = 10_000
@@ -34,6 +34,19 @@ class EstimatedCountPaginator(Paginator):
             return self.object_list.count()
         self.count_is_exact = False
         return max(estimate, capped)
+
+    def validate_number(self, number):
+        """With an estimated count any page from 1 on may exist (the estimate may fall short of the rows);
+        a page past the last row is empty, and `page` refuses that."""
+        if self.count and self.count_is_exact:
+            return super().validate_number(number)
+        try:
+            number = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger("That page number is not an integer") from None
+        if number < 1:
+            raise EmptyPage("That page number is less than 1")
+        return number
 
     def page(self, number):
         number = self.validate_number(number)

@@ -163,9 +163,7 @@ def test_the_admin_list_says_about_for_an_estimate(postgres, client, manager, sm
     assert re.search(r"\b1 result\b", exact) and not re.search(r"about \d+ result", exact)
 
 
-def test_an_estimate_short_of_the_rows_still_reaches_every_page(
-    postgres, api_as, manager, small_limit, monkeypatch
-):
+def test_an_estimate_short_of_the_rows_still_reaches_every_page(api_as, manager, small_limit, monkeypatch):
     for i in range(7):
         services.incident_create(user=manager, title=f"incident {i}")
     monkeypatch.setattr(paginators, "planner_estimate", lambda queryset: 4)  # statistics far behind

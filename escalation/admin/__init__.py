@@ -38,9 +38,9 @@ from incidents.admin.worklist import BulkReasonForm
 from incidents.formatting import exact_duration, zoned_time
 from incidents.models import Incident
 
-from . import selectors, services
-from .choices import Audience, DeliveryStatus, Template
-from .forms import (
+from .. import selectors, services
+from ..choices import Audience, DeliveryStatus, Template
+from ..forms import (
     EscalateForm,
     EscalationStepForm,
     EscalationStepFormSet,
@@ -50,7 +50,7 @@ from .forms import (
     StatusUpdateForm,
     WebhookForm,
 )
-from .models import (
+from ..models import (
     DigestItem,
     EscalationEvent,
     EscalationPolicy,
@@ -63,8 +63,8 @@ from .models import (
     RotationOverride,
     Webhook,
 )
-from .services.notifications import COMMUNICATION_TEMPLATES, OUTSIDE_TEMPLATES
-from .services.policies import MAX_STEPS
+from ..services.notifications import COMMUNICATION_TEMPLATES, OUTSIDE_TEMPLATES
+from ..services.policies import MAX_STEPS
 
 SCHEDULE_DAYS = 14
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from icalendar import Calendar, Event
+from icalendar.prop import vDuration
 
 from .selectors import OnCall
 
@@ -40,7 +41,7 @@ def _calendar(name: str, description: str) -> Calendar:
     calendar.add("x-wr-calname", name)
     calendar.add("x-wr-caldesc", description)
     calendar.add("refresh-interval", REFRESH_INTERVAL, parameters={"VALUE": "DURATION"})
-    calendar.add("x-published-ttl", REFRESH_INTERVAL)
+    calendar.add("x-published-ttl", vDuration(REFRESH_INTERVAL))  # an X- property: typed by hand
     return calendar
 
 

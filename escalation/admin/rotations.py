@@ -77,7 +77,6 @@ class RotationAdmin(AuditedAdmin):
         "time_zone",
         "start_date",
         "on_call_display",
-        "gaps_display",
     )
     fields = (
         "name",
@@ -101,11 +100,6 @@ class RotationAdmin(AuditedAdmin):
             return "nobody"
         return f"{current.user.get_username()}" + (" (override)" if current.is_override else "")
 
-    @admin.display(description=f"gaps in the next {SCHEDULE_DAYS} days")
-    def gaps_display(self, rotation):
-        gaps = selectors.on_call_gaps(rotation=rotation, days=SCHEDULE_DAYS)
-        return f"⚠ {len(gaps)}" if gaps else "none"
-
     @admin.display(description="calendar address")
     def calendar_address(self, rotation):
         feed = CalendarFeed.objects.filter(rotation=rotation.pk).first() if rotation.pk else None
@@ -114,7 +108,8 @@ class RotationAdmin(AuditedAdmin):
         return format_html(
             '<code>{}</code><br><a href="{}">Open in your calendar application</a> · everyone\'s shifts, '
             "overrides included. Anyone with the address can read it: Incident Managers reset it "
-            "(action <em>Reset the calendar address</em> on the list) when it has spread too far.",
+            "(<em>Reset the calendar address of the selected rotations</em> on the list) when it has spread too "
+            "far.",
             feed_address(feed),
             webcal_address(feed),
         )

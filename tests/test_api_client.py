@@ -24,7 +24,7 @@ import pytest
 
 from incidents.choices import Role, State
 from incidents.models import Incident
-from tests.factories import ServiceFactory, make_user
+from tests.factories import ServiceFactory, incident_in, make_user
 
 PASSWORD = "pw-for-tests-only"  # tests.factories.UserFactory
 PACKAGE = "itsm_client"
@@ -226,3 +226,59 @@ def test_the_lifecycle_through_the_generated_client(generated, live_site):
     fetched = incidents_retrieve.sync(number, client=desk)
     assert isinstance(fetched, models.Incident) and fetched.state == StateEnum.CLOSED
     assert Incident.objects.get(number=number).state == State.CLOSED
+
+
+def test_reads_parse_through_the_generated_client(generated, live_site):
+    """Every read an integration needs parses into the generated models (no field the schema misdeclares)."""
+    from itsm_client import models
+    from itsm_client.api.escalation import (
+        escalation_policies_list,
+        escalation_policies_retrieve,
+        incidents_escalations_list,
+        oncall_list,
+    )
+    from itsm_client.api.incidents import (
+        incidents_checklist_list,
+        incidents_history_list,
+        incidents_list,
+        incidents_retrieve,
+        incidents_timeline_list,
+        incidents_transitions_list,
+    )
+    from itsm_client.api.reference_data import (
+        services_list,
+        services_retrieve,
+        sla_policies_list,
+        sla_policies_retrieve,
+    )
+    from itsm_client.api.reports import kpis_retrieve, reports_service_impact_retrieve
+
+    make_user(Role.INCIDENT_MANAGERS, username="manager")
+    incident = incident_in(State.CLOSED, service=ServiceFactory(slug="ceph", name="Ceph storage"))
+    client = _sign_in(generated, live_site, "manager")
+    number = incident.number
+    results = {
+        "list": incidents_list.sync(client=client),
+        "retrieve": incidents_retrieve.sync(number, client=client),
+        "timeline": incidents_timeline_list.sync(number, client=client),
+        "history": incidents_history_list.sync(number, client=client),
+        "transitions": incidents_transitions_list.sync(number, client=client),
+        "checklist": incidents_checklist_list.sync(number, client=client),
+        "escalations": incidents_escalations_list.sync(number, client=client),
+        "services": services_list.sync(client=client),
+        "service": services_retrieve.sync("ceph", client=client),
+        "sla_policies": sla_policies_list.sync(client=client),
+        "sla_policy": sla_policies_retrieve.sync("S1", client=client),
+        "escalation_policies": escalation_policies_list.sync(client=client),
+        "escalation_policy": escalation_policies_retrieve.sync("S1", client=client),
+        "oncall": oncall_list.sync(client=client),
+        "kpis": kpis_retrieve.sync(client=client, start="2026-01-01", end="2026-02-01"),
+        "service_impact": reports_service_impact_retrieve.sync(client=client, month="2026-01"),
+    }
+    for name, result in results.items():
+        assert result is not None and not isinstance(result, models.Error), (name, result)
+    assert number in [listed.number for listed in results["list"].results]
+    assert results["retrieve"].state == models.StateEnum.CLOSED
+    assert results["timeline"] and results["history"], "the record reads back"
+    assert results["service"].slug == "ceph" and results["sla_policy"].severity == "S1"
+    assert results["escalation_policy"].steps, "the default policy's steps"

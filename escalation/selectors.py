@@ -183,9 +183,10 @@ def calendar_feed_by_token(*, token: str) -> CalendarFeed | None:
 def feed_window(*, now: datetime | None = None) -> tuple[datetime, datetime]:
     """`[begin, end)` of every feed: from midnight `FEED_DAYS_BEFORE` days ago (in `TIME_ZONE`), so that the
     events of one day are the same on every refresh, to `FEED_DAYS_AHEAD` days after today."""
-    today = timezone.localdate(now or timezone.now())
-    begin = timezone.make_aware(
-        datetime.combine(today - timedelta(days=FEED_DAYS_BEFORE), datetime.min.time())
+    site_zone = timezone.get_default_timezone()  # not the viewer's: a feed reads the same for everyone
+    today = timezone.localdate(now or timezone.now(), site_zone)
+    begin = datetime.combine(today - timedelta(days=FEED_DAYS_BEFORE), datetime.min.time()).replace(
+        tzinfo=site_zone
     )
     return begin, begin + timedelta(days=FEED_DAYS_BEFORE + FEED_DAYS_AHEAD)
 

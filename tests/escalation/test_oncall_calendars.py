@@ -11,9 +11,10 @@ import time_machine
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from escalation.models import CalendarFeed, Rotation, RotationMember, RotationOverride
-from escalation.selectors import on_call, on_call_gaps, on_call_schedule
+from escalation.selectors import feed_window, on_call, on_call_gaps, on_call_schedule
 from escalation.services import calendars
 from incidents.choices import Role
 from incidents.exceptions import PermissionDenied
@@ -371,3 +372,9 @@ def test_every_gap_is_named_in_the_warning(client, manager, sysadmins):
         "Tue 2026-05-05 12:00 to Wed 2026-05-06 14:00; Thu 2026-05-07 14:00 to Tue 2026-05-19 12:00"
         in warning
     )
+
+
+def test_the_window_is_the_sites_whoever_looks(sysadmins):
+    """The page listing your shifts runs in your own zone; the feed's window stays the site's."""
+    with timezone.override("Pacific/Kiritimati"):  # UTC+14: already 6 May there
+        assert feed_window() == (WINDOW_BEGIN, WINDOW_END)

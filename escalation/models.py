@@ -215,6 +215,39 @@ class RotationOverride(models.Model):
         return f"{self.user} covers {self.rotation} {self.starts_at:%Y-%m-%d %H:%M} to {self.ends_at:%Y-%m-%d %H:%M}"
 
 
+def new_calendar_token() -> str:
+    return secrets.token_urlsafe(32)  # 256 random bits
+
+
+class CalendarFeed(models.Model):
+    """A secret address a calendar application subscribes to: one person's shifts in every rotation, or one
+    rotation's shifts of everyone, overrides included (`escalation.views.oncall_calendar`). Knowing the
+    address is the only access, so its token is 256 random bits; resetting it ends every subscription to the
+    old address (`services.calendar_feed_reset`)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    rotation = models.OneToOneField(
+        Rotation, null=True, blank=True, on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    token = models.CharField(max_length=64, unique=True, default=new_calendar_token, editable=False)
+    issued_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = "on-call calendar feed"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, rotation__isnull=True)
+                | Q(user__isnull=True, rotation__isnull=False),
+                name="calendar_feed_of_a_user_or_a_rotation",
+            )
+        ]
+
+    def __str__(self):
+        return f"Shifts of {self.rotation or self.user}"
+
+
 def _new_secret() -> str:
     return secrets.token_urlsafe(32)
 

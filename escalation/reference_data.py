@@ -71,6 +71,8 @@ ROLE_PERMISSIONS = {
         "change_messagerule",
         "delete_messagerule",
         "view_digestitem",
+        "view_calendarfeed",
+        "change_calendarfeed",
     ],
 }
 _READ_ON_CALL = [

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from .choices import DeliveryStatus, EventKind, Job
 from .models import (
+    CalendarFeed,
     EscalationEvent,
     EscalationPolicy,
     EscalationStep,
@@ -35,6 +36,12 @@ class OnCall:
     starts_at: datetime | None
     ends_at: datetime | None
     is_override: bool = False
+
+
+def _first_handoff(rotation: Rotation) -> datetime:
+    """The moment the first shift begins: `handoff_time` on `start_date`, in the rotation's time zone."""
+    tz = ZoneInfo(rotation.time_zone)
+    return datetime.combine(rotation.start_date, rotation.handoff_time).replace(tzinfo=tz)
 
 
 def _shift(rotation: Rotation, members: list, at: datetime) -> OnCall:
@@ -62,6 +69,11 @@ def _members(rotation: Rotation) -> list:
     ]
 
 
+def _overrides(rotation: Rotation) -> QuerySet[RotationOverride]:
+    """The overrides that count: a deactivated account covers nobody."""
+    return RotationOverride.objects.filter(rotation=rotation, user__is_active=True).select_related("user")
+
+
 def on_call(*, kind: str, at: datetime | None = None) -> OnCall | None:
     """Who is on call for a tier (or the Incident Managers) at `at`: an override covering that moment wins,
     otherwise the regular shift. None when there is no such rotation."""
@@ -74,12 +86,7 @@ def on_call(*, kind: str, at: datetime | None = None) -> OnCall | None:
 
 def _on_call_for(rotation: Rotation, at: datetime) -> OnCall:
     override = (
-        RotationOverride.objects.filter(
-            rotation=rotation, starts_at__lte=at, ends_at__gt=at, user__is_active=True
-        )
-        .select_related("user")
-        .order_by("-starts_at", "-pk")
-        .first()
+        _overrides(rotation).filter(starts_at__lte=at, ends_at__gt=at).order_by("-starts_at", "-pk").first()
     )
     if override:
         return OnCall(rotation, override.user, override.starts_at, override.ends_at, is_override=True)
@@ -97,26 +104,34 @@ def on_call_user_ids(*, at: datetime | None = None) -> set[int]:
     return {current.user.pk for current in on_call_now(at=at) if current.user is not None}
 
 
-def on_call_schedule(*, rotation: Rotation, start: date | None = None, days: int = 14) -> list[OnCall]:
-    """The shifts (and overrides) of the next `days` days, as consecutive segments, for the admin page."""
-    tz = ZoneInfo(rotation.time_zone)
-    begin = datetime.combine(start or timezone.localdate(), datetime.min.time()).replace(tzinfo=tz)
-    end = begin + timedelta(days=days)
+# Handoffs one schedule walks through at most: 90 days of hourly shifts. A rotation with shorter shifts
+# shows its last person until the window's end rather than costing a request minutes.
+MAX_HANDOFFS = 24 * 90
+
+
+def on_call_segments(*, rotation: Rotation, begin: datetime, end: datetime) -> list[OnCall]:
+    """Who is on call in `[begin, end)`, as consecutive segments: the regular shifts with the overrides laid
+    over them by the same rule as `on_call` (the latest-starting override covering a moment wins), and
+    segments with nobody where there is no one (before the first handoff, no active member). Adjacent
+    segments of the same person and kind are merged."""
     members = _members(rotation)
-    overrides = list(
-        RotationOverride.objects.filter(
-            rotation=rotation, starts_at__lt=end, ends_at__gt=begin
-        ).select_related("user")
-    )
+    overrides = list(_overrides(rotation).filter(starts_at__lt=end, ends_at__gt=begin))
     # Segment boundaries: every shift handoff and every override edge inside the window.
     points = {begin, end}
     cursor = begin
-    while cursor < end:
-        shift = _shift(rotation, members, cursor)
-        if shift.ends_at is None:
+    first_handoff = _first_handoff(rotation)
+    for _ in range(MAX_HANDOFFS):
+        if cursor >= end:
             break
-        points.add(shift.ends_at)
-        cursor = shift.ends_at
+        shift = _shift(rotation, members, cursor)
+        if shift.ends_at is not None:
+            points.add(shift.ends_at)
+            cursor = shift.ends_at
+        elif members and cursor < first_handoff and rotation.shift_length > timedelta():
+            points.add(first_handoff)  # the rotation starts inside the window: nobody until then
+            cursor = first_handoff
+        else:
+            break
     for o in overrides:
         points.update(p for p in (o.starts_at, o.ends_at) if begin < p < end)
     ordered = sorted(p for p in points if begin <= p <= end)
@@ -134,6 +149,70 @@ def on_call_schedule(*, rotation: Rotation, start: date | None = None, days: int
         else:
             segments.append(current)
     return segments
+
+
+def on_call_schedule(*, rotation: Rotation, start: date | None = None, days: int = 14) -> list[OnCall]:
+    """The shifts (and overrides) of the next `days` days from midnight of `start` (default today) in the
+    rotation's time zone, as consecutive segments, for the admin page."""
+    tz = ZoneInfo(rotation.time_zone)
+    begin = datetime.combine(start or timezone.localdate(), datetime.min.time()).replace(tzinfo=tz)
+    return on_call_segments(rotation=rotation, begin=begin, end=begin + timedelta(days=days))
+
+
+def on_call_gaps(*, rotation: Rotation, now: datetime | None = None, days: int = 14) -> list[OnCall]:
+    """The stretches of the next `days` days (from now) when nobody is on call for the rotation: then the
+    whole group is notified instead of one person. The rotation admin warns about them."""
+    now = now or timezone.now()
+    segments = on_call_segments(rotation=rotation, begin=now, end=now + timedelta(days=days))
+    return [segment for segment in segments if segment.user is None]
+
+
+# What a calendar feed holds: the last week (what just happened stays visible) and the next eight weeks.
+FEED_DAYS_BEFORE = 7
+FEED_DAYS_AHEAD = 56
+
+
+def calendar_feed_by_token(*, token: str) -> CalendarFeed | None:
+    """The feed an address names, None for an unknown token or a deactivated account's feed."""
+    feed = CalendarFeed.objects.select_related("user", "rotation").filter(token=token).first()
+    if feed is None or (feed.user is not None and not feed.user.is_active):
+        return None
+    return feed
+
+
+def feed_window(*, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """`[begin, end)` of every feed: from midnight `FEED_DAYS_BEFORE` days ago (in `TIME_ZONE`), so that the
+    events of one day are the same on every refresh, to `FEED_DAYS_AHEAD` days after today."""
+    site_zone = timezone.get_default_timezone()  # not the viewer's: a feed reads the same for everyone
+    today = timezone.localdate(now or timezone.now(), site_zone)
+    begin = datetime.combine(today - timedelta(days=FEED_DAYS_BEFORE), datetime.min.time()).replace(
+        tzinfo=site_zone
+    )
+    return begin, begin + timedelta(days=FEED_DAYS_BEFORE + FEED_DAYS_AHEAD)
+
+
+def rotation_shifts(*, rotation: Rotation, now: datetime | None = None) -> list[OnCall]:
+    """A rotation's feed: everyone's shifts and overrides in the feed window, the stretches with nobody
+    included (the whole group is notified then)."""
+    begin, end = feed_window(now=now)
+    return on_call_segments(rotation=rotation, begin=begin, end=end)
+
+
+def user_shifts(*, user: User, now: datetime | None = None) -> list[OnCall]:
+    """A person's feed: their shifts and overrides in every rotation over the feed window, by the same rule
+    that pages them (`on_call_segments`), in time order."""
+    begin, end = feed_window(now=now)
+    rotations = Rotation.objects.filter(
+        Q(members__user=user)
+        | Q(overrides__user=user, overrides__starts_at__lt=end, overrides__ends_at__gt=begin)
+    ).distinct()
+    shifts = [
+        segment
+        for rotation in rotations.order_by("kind")
+        for segment in on_call_segments(rotation=rotation, begin=begin, end=end)
+        if segment.user is not None and segment.user.pk == user.pk
+    ]
+    return sorted(shifts, key=lambda shift: (shift.starts_at, shift.rotation.kind))
 
 
 def emergency_paging(*, incident) -> EscalationEvent | None:

@@ -6,7 +6,8 @@
 - the value after a name holding password, secret, token, api key, session id or cookie
   (`password=…`, `"token": "…"`, `SECRET_KEY = '…'`, `?token=…`);
 - the password in a connection URL (`postgres://itsm:…@db`, `redis://:…@redis`: DATABASE_URL, the broker);
-- the signed token in a caller's answer link (`/confirm/…/`, `/not-fixed/…/`), which acts without a sign-in.
+- the signed token in a caller's answer link (`/confirm/…/`, `/not-fixed/…/`), which acts without a sign-in,
+  and the secret token of an on-call calendar feed (`/calendars/….ics`), which reads without one.
 `ExceptionReporterFilter` does the same for the values Django's error reports show.
 """
 
@@ -29,7 +30,7 @@ _NAMED_SECRET = re.compile(
     r"""\s*[:=]\s*)""" + _QUOTED_OR_BARE
 )
 _URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/?#@\s]*:)([^@/?#\s]+)(@)")
-_CALLER_LINK = re.compile(r"(/(?:confirm|not-fixed)/)([^/?#\s\"']+)")
+_CALLER_LINK = re.compile(r"(/(?:confirm|not-fixed|calendars)/)([^/?#\s\"']+)")
 
 
 def _mask_value(match: re.Match) -> str:

@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import RedirectView
 
+from escalation import views as escalation_views
 from incidents import views as incident_views
 from incidents.api.errors import not_found
 from itsm.health import healthz
@@ -16,6 +17,8 @@ urlpatterns = [
     # The caller's answer to "is it fixed?": signed links, no sign-in (`incidents.views`).
     path("confirm/<str:token>/", incident_views.CallerConfirmView.as_view(), name="caller-confirm"),
     path("not-fixed/<str:token>/", incident_views.CallerNotFixedView.as_view(), name="caller-not-fixed"),
+    # On-call shifts for calendar applications: the secret address is the credential (`escalation.views`).
+    path("calendars/<str:token>.ics", escalation_views.oncall_calendar, name="oncall-calendar"),
     path("api/v1/", include("incidents.api.urls")),
     path("api/v1/", include("reporting.api.urls")),
     path("api/v1/", include("escalation.api.urls")),

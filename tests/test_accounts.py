@@ -267,6 +267,19 @@ def test_a_token_expires_after_its_lifetime_and_a_new_one_is_issued(service_desk
         assert api_with(key).get("/api/v1/incidents/").status_code == 401
 
 
+def test_a_client_still_sending_its_expired_token_gets_a_new_one(service_desk):
+    """The token endpoint reads no credentials but the body's: a generated client configured with its old
+    token asks for a new one without being refused for the old one first."""
+    with time_machine.travel(START, tick=False) as traveller:
+        key = token_sign_in(APIClient(), "desk", PASSWORD).json()["token"]
+        traveller.shift(timedelta(days=31))
+        response = token_sign_in(api_with(key), "desk", PASSWORD)
+        assert response.status_code == 200, response.content
+        fresh = response.json()["token"]
+        assert fresh != key
+        assert api_with(fresh).get("/api/v1/incidents/").status_code == 200
+
+
 def test_the_lifetime_is_configurable(settings, service_desk):
     settings.API_TOKEN_TTL = timedelta(hours=1)
     with time_machine.travel(START, tick=False) as traveller:

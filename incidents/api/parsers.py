@@ -1,9 +1,14 @@
-"""The API's body parsers (`REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"]`): DRF's own, bounded.
+"""The API's body parser (`REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"]`): DRF's JSON parser, bounded.
+
+The API takes JSON and nothing else, so the OpenAPI schema declares every request body as
+`application/json` alone and a client generated from it has one way to send each body (forms and multipart
+made generators such as openapi-python-client emit code that does not import). Another Content-Type is a
+415 naming it. The admin keeps its HTML forms: it is Django, not DRF.
 
 - Size: a body over `settings.API_MAX_BODY_BYTES` (1 MiB by default) is a 413 `payload_too_large`, refused
-  on its Content-Length before anything is read, and never read past the limit otherwise. (DRF reads JSON
-  and form bodies through `request.body`, where Django stops at `DATA_UPLOAD_MAX_MEMORY_SIZE`, set to the
-  same limit; `incidents.api.errors.bad_request` answers that one alike.)
+  on its Content-Length before anything is read, and never read past the limit otherwise. (Where Django
+  reads `request.body` itself it stops at `DATA_UPLOAD_MAX_MEMORY_SIZE`, set to the same limit;
+  `incidents.api.errors.bad_request` answers that one alike.)
 - Depth (JSON): nesting deeper than `MAX_JSON_DEPTH` is a 400 `parse_error`. Python's decoder recurses once
   per level and a thousand levels fit in a few kilobytes: without the check such a body was a
   `RecursionError`, a 500. The depth is counted by a scan without recursion before decoding.
@@ -18,8 +23,6 @@ import json
 import re
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
-from django.http import QueryDict
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 from rest_framework.utils import json as drf_json
@@ -112,21 +115,3 @@ class JSONParser(parsers.JSONParser):
             raise ParseError(DEPTH_MESSAGE) from exc
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from exc
-
-
-class FormParser(parsers.FormParser):
-    def parse(self, stream, media_type=None, parser_context=None):
-        parser_context = parser_context or {}
-        body = read_bounded(stream, parser_context)
-        return QueryDict(body, encoding=parser_context.get("encoding", settings.DEFAULT_CHARSET))
-
-
-class MultiPartParser(parsers.MultiPartParser):
-    """Django's multipart parser reads the body itself and stops at `DATA_UPLOAD_MAX_MEMORY_SIZE`."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        _check_declared_size(parser_context or {})
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RequestDataTooBig as exc:
-            raise _too_large() from exc

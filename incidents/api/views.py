@@ -15,6 +15,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter, SearchFilter
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
@@ -363,6 +364,10 @@ class SlaPolicyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 )
 @method_decorator(sensitive_post_parameters("password"), name="dispatch")
 class TokenObtainView(ObtainAuthToken):
+    # Open: the body's username and password are the credentials. No header is read, so a client still
+    # sending its expired token gets a new one rather than a 401, and the schema declares no security.
+    authentication_classes = []
+    permission_classes = [AllowAny]
     # DRF leaves this view unthrottled; a password endpoint must not allow unlimited guessing.
     throttle_classes = [AnonRateThrottle]
     # DRF's view names its own, unbounded parsers: use the API's (size and nesting limits).

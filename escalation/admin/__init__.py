@@ -1,6 +1,6 @@
-"""Escalation in the admin: policies and rotations (with their history), the on-call calendar, the
-escalation record and the notification outbox (read-only), webhooks, and the escalation buttons on the
-incident page.
+"""Escalation in the admin: policies (with their history), the escalation record and the notification outbox
+(read-only), webhooks, and the escalation buttons on the incident page. Rotations, the on-call schedule and
+the calendar feeds are in `rotations`.
 
 Every write goes through `escalation.services`; the admin decides what to show and turns the services'
 domain errors into messages.
@@ -9,7 +9,6 @@ domain errors into messages.
 from __future__ import annotations
 
 import re
-from zoneinfo import ZoneInfo
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
@@ -18,7 +17,6 @@ from django.db import models
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 
 import incidents.admin  # noqa: F401  (registers the Incident admin this module extends)
@@ -38,19 +36,18 @@ from incidents.admin.worklist import BulkReasonForm
 from incidents.formatting import exact_duration, zoned_time
 from incidents.models import Incident
 
-from . import selectors, services
-from .choices import Audience, DeliveryStatus, Template
-from .forms import (
+from .. import selectors, services
+from ..choices import Audience, DeliveryStatus, Template
+from ..forms import (
     EscalateForm,
     EscalationStepForm,
     EscalationStepFormSet,
     MajorForm,
     MessageRuleForm,
-    RotationForm,
     StatusUpdateForm,
     WebhookForm,
 )
-from .models import (
+from ..models import (
     DigestItem,
     EscalationEvent,
     EscalationPolicy,
@@ -58,15 +55,11 @@ from .models import (
     IncidentEscalation,
     MessageRule,
     Notification,
-    Rotation,
-    RotationMember,
-    RotationOverride,
     Webhook,
 )
-from .services.notifications import COMMUNICATION_TEMPLATES, OUTSIDE_TEMPLATES
-from .services.policies import MAX_STEPS
-
-SCHEDULE_DAYS = 14
+from ..services.notifications import COMMUNICATION_TEMPLATES, OUTSIDE_TEMPLATES
+from ..services.policies import MAX_STEPS
+from . import rotations  # noqa: F401  (registers the rotation and calendar feed admins)
 
 
 def _describe_step(step: EscalationStep) -> str:
@@ -168,94 +161,7 @@ class MessageRuleAdmin(ServiceFormAdminMixin, AuditedAdmin):
             services.message_rule_delete(user=request.user, rule=rule)
 
 
-# --- rotations ------------------------------------------------------------------------------------------
-
-
-class RotationMemberInline(admin.TabularInline):
-    model = RotationMember
-    fields = ("order", "user")
-    ordering = ("order", "pk")
-    extra = 1
-
-
-class RotationOverrideInline(admin.TabularInline):
-    model = RotationOverride
-    fields = ("user", "starts_at", "ends_at", "reason")
-    ordering = ("-starts_at",)
-    extra = 1
-
-
-@admin.register(Rotation)
-class RotationAdmin(AuditedAdmin):
-    form = RotationForm
-    change_list_template = "admin/escalation/rotation/change_list.html"
-    schedule_template = "admin/escalation/oncall_schedule.html"
-    list_display = (
-        "name",
-        "kind",
-        "shift_length_display",
-        "handoff_time",
-        "time_zone",
-        "start_date",
-        "on_call_display",
-    )
-    fields = ("name", "kind", ("shift_length", "handoff_time"), ("time_zone", "start_date"))
-    inlines = (RotationMemberInline, RotationOverrideInline)
-
-    @admin.display(description="shift length", ordering="shift_length")
-    def shift_length_display(self, rotation):
-        return exact_duration(rotation.shift_length)
-
-    @admin.display(description="on call now")
-    def on_call_display(self, rotation):
-        current = selectors.on_call(kind=rotation.kind)
-        if current is None or current.user is None:
-            return "nobody"
-        return f"{current.user.get_username()}" + (" (override)" if current.is_override else "")
-
-    def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
-        return [
-            path(
-                "schedule/",
-                self.admin_site.admin_view(self.schedule_view),
-                name="{}_{}_schedule".format(*info),
-            ),
-            *super().get_urls(),
-        ]
-
-    def schedule_view(self, request):
-        """Every rotation's shifts and overrides over the next 14 days, in the rotation's time zone."""
-        if not self.has_view_permission(request):
-            raise DjangoPermissionDenied
-        now = timezone.now()
-        calendars = []
-        for rotation in Rotation.objects.order_by("kind"):
-            tz = ZoneInfo(rotation.time_zone)
-            segments = selectors.on_call_schedule(rotation=rotation, days=SCHEDULE_DAYS)
-            calendars.append(
-                {
-                    "rotation": rotation,
-                    "rows": [
-                        {
-                            "user": segment.user,
-                            "starts_at": timezone.localtime(segment.starts_at, tz),
-                            "ends_at": timezone.localtime(segment.ends_at, tz),
-                            "is_override": segment.is_override,
-                            "is_now": segment.starts_at <= now < segment.ends_at,
-                        }
-                        for segment in segments
-                    ],
-                }
-            )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"On-call: next {SCHEDULE_DAYS} days",
-            "opts": self.opts,
-            "calendars": calendars,
-            "days": SCHEDULE_DAYS,
-        }
-        return render(request, self.schedule_template, context)
+# --- rotations and calendar feeds: `rotations` -----------------------------------------------------------
 
 
 # --- the record: escalations and notifications ----------------------------------------------------------

@@ -67,7 +67,11 @@ def webhook_redeliver(*, notification: Notification, user) -> Notification:
     of its incident like any other; to a paused endpoint it goes when the endpoint is resumed."""
     _require_manager(user, "redeliver webhooks")
     with transaction.atomic():
-        locked = Notification.objects.select_for_update().select_related("webhook").get(pk=notification.pk)
+        locked = (
+            Notification.objects.select_for_update(of=("self",))
+            .select_related("webhook")
+            .get(pk=notification.pk)
+        )
         if locked.channel != Channel.WEBHOOK:
             raise Conflict(f"Notification {locked.pk} is an e-mail; only webhook deliveries are redelivered.")
         if locked.webhook is None or not locked.webhook.is_active:

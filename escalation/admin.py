@@ -351,6 +351,7 @@ class NotificationAdmin(VisibleIncidentsMixin, ReadOnlyAdmin):
     ordering = ("-created_at", "-pk")
     show_full_result_count = False
     actions = ("retry_delivery", "redeliver")
+    readonly_fields = ("message_id", "retry_until")  # not form fields, so listed to be shown
 
     @admin.display(description="incident", ordering="incident__number")
     def incident_display(self, notification):
@@ -527,7 +528,9 @@ class WebhookAdmin(AuditedAdmin):
         super().response_add(request, obj, post_url_continue)  # its success message
         return self._show_secrets(request, [(obj, obj.secret)], rotated=False)
 
-    @admin.action(description="Rotate the secret of the selected webhooks (shown once)")
+    @admin.action(
+        description="Rotate the secret of the selected webhooks (shown once)", permissions=["change"]
+    )
     def rotate_secret(self, request, queryset):
         secrets, refused = [], []
         for hook in queryset.order_by("name"):
@@ -539,7 +542,7 @@ class WebhookAdmin(AuditedAdmin):
             self.message_user(request, text, messages.ERROR)
         return self._show_secrets(request, secrets, rotated=True) if secrets else None
 
-    @admin.action(description="Resume deliveries to the selected paused webhooks")
+    @admin.action(description="Resume deliveries to the selected paused webhooks", permissions=["change"])
     def resume_deliveries(self, request, queryset):
         for hook in queryset.order_by("name"):
             try:

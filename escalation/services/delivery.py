@@ -155,6 +155,12 @@ def deliver(*, notification_id: int) -> tuple[str, timedelta | None]:
         if earlier is not None:
             # Not before it: it is queued again when the earlier one is sent (`_after_webhook_success`).
             _finish(notification, next_attempt_at=max(earlier.next_attempt_at, now))
+            if _earlier_pending(notification) is None:
+                # Sent meanwhile, its hand-over finding this row claimed: queue it again ourselves.
+                from .notifications import queue_delivery
+
+                Notification.objects.filter(pk=notification.pk).update(next_attempt_at=now)
+                queue_delivery([notification.pk])
             return "waiting", None
     Notification.objects.filter(pk=notification.pk).update(attempts=F("attempts") + 1)
     notification.attempts += 1

@@ -29,7 +29,11 @@ from .webhook_urls import Destination, webhook_destination
 
 MAX_ATTEMPTS = 8  # e-mail; webhooks are retried for WEBHOOK_RETRY_PERIOD instead
 CLAIM_LEASE = timedelta(minutes=2)  # longer than any send may take (webhook timeouts are seconds)
-QUEUE_AFTER_RECOVERY = 500  # deliveries of an endpoint queued at once when it answers again
+# An endpoint answering again after failing at least this long gets its backed-off deliveries at once (up
+# to QUEUE_AFTER_RECOVERY of them). Shorter failures wait for their own retry: with traffic flowing, one
+# delivery the receiver always refuses must not be retried after every success of the others.
+RECOVERY_AFTER = timedelta(minutes=2)
+QUEUE_AFTER_RECOVERY = 500
 
 
 def backoff(attempts: int) -> timedelta:
@@ -222,16 +226,17 @@ def _after_webhook_failure(
 
 
 def _after_webhook_success(notification: Notification, hook: Webhook) -> None:
-    """The next delivery of the incident goes now. An endpoint answering again after failures gets its
-    waiting retries now rather than at their backed-off times."""
+    """The next delivery of the incident goes now. An endpoint answering again after an outage (failing
+    for RECOVERY_AFTER or longer) gets its backed-off deliveries now rather than at their retry times."""
     from .notifications import queue_delivery
 
     now = timezone.now()
-    recovered = (
-        Webhook.objects.filter(pk=hook.pk)
-        .filter(Q(consecutive_failures__gt=0) | Q(failing_since__isnull=False))
-        .update(consecutive_failures=0, failing_since=None)
+    recovered = Webhook.objects.filter(pk=hook.pk, failing_since__lte=now - RECOVERY_AFTER).update(
+        consecutive_failures=0, failing_since=None
     )
+    Webhook.objects.filter(pk=hook.pk).filter(
+        Q(consecutive_failures__gt=0) | Q(failing_since__isnull=False)
+    ).update(consecutive_failures=0, failing_since=None)
     pending = Notification.objects.filter(webhook_id=hook.pk, status=DeliveryStatus.PENDING)
     if recovered:
         pending.filter(next_attempt_at__gt=now).update(next_attempt_at=now)

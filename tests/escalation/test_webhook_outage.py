@@ -109,3 +109,33 @@ def test_a_receiver_failing_for_five_minutes_loses_and_duplicates_nothing_and_ke
     assert hook.paused_at is None and hook.failing_since is None and hook.consecutive_failures == 0
     last_sent = max(row.sent_at for row in rows)
     assert last_sent < outage_until + timedelta(minutes=10), "caught up within one back-off of recovery"
+
+
+def test_one_refused_delivery_backs_off_and_holds_up_only_its_own_incident(manager, signed_receiver):
+    """The receiver refuses one message while it takes everything else, every 10 s: the refused one is
+    retried on its back-off (not after each success of the others), its incident's later events wait
+    behind it, the other incidents' flow."""
+    hook = Webhook.objects.create(name="automation", url=signed_receiver.url, events=EVENTS)
+    signed_receiver.secret = hook.secret
+    service = ServiceFactory()
+    start = timezone.now().replace(microsecond=0)
+    with time_machine.travel(start, tick=False) as clock:
+        stuck = incident_services.incident_create(user=manager, title="Refused", service=service)
+        [poison] = Notification.objects.filter(webhook=hook, incident=stuck)
+        signed_receiver.failing_ids = {poison.message_id}
+        incident_services.incident_investigate(
+            incident=incident_services.incident_classify(
+                incident=stuck, user=manager, category="infrastructure", urgency="low", impact="low"
+            ),
+            user=manager,
+        )
+        for n in range(180):  # 30 minutes of other incidents' traffic
+            incident_services.incident_create(user=manager, title=f"flowing {n}", service=service)
+            deliver_due(timezone.now())
+            clock.shift(timedelta(seconds=10))
+    tries = [status for message_id, status in signed_receiver.attempts if message_id == poison.message_id]
+    assert 6 <= len(tries) <= 9, "30 s, 1, 2, 4, 8, 16 min: on its back-off"
+    assert set(tries) == {500}
+    held = Notification.objects.filter(webhook=hook, incident=stuck).exclude(pk=poison.pk)
+    assert held.count() == 3 and set(held.values_list("status", flat=True)) == {"pending"}
+    assert Notification.objects.filter(webhook=hook, status="sent").count() == 180

@@ -38,6 +38,8 @@ def messages_of(response):
 
 def test_the_secret_is_shown_once_when_the_webhook_is_created(client, manager):
     client.force_login(manager)
+    form = client.get(reverse("admin:escalation_webhook_add"))
+    assert form.status_code == 200 and 'name="secret"' not in form.content.decode()
     response = client.post(
         reverse("admin:escalation_webhook_add"),
         {

@@ -472,9 +472,21 @@ class WebhookAdmin(AuditedAdmin):
     fieldsets = (
         (None, {"fields": ("name", "url", "secret_display", "timeout_seconds", "is_active")}),
         ("Subscriptions", {"fields": ("events", "services", "severities")}),
-        ("Health", {"fields": ("consecutive_failures", "failing_since", "paused_at", "paused_reason")}),
+        (
+            "Health",
+            {
+                "fields": (
+                    "consecutive_failures",
+                    "failing_since",
+                    "paused_at",
+                    "paused_reason",
+                    "deliveries_link",
+                )
+            },
+        ),
     )
     readonly_fields = (
+        "deliveries_link",
         "secret_display",
         "consecutive_failures",
         "failing_since",
@@ -499,6 +511,14 @@ class WebhookAdmin(AuditedAdmin):
             return "— (shown once when the webhook is created)"
         prefix = "whsec_" if hook.secret.startswith("whsec_") else ""
         return f"{prefix}{hook.secret[len(prefix) : len(prefix) + 4]}…"
+
+    @admin.display(description="all deliveries")
+    def deliveries_link(self, hook):
+        """The notification list shows every delivery of the hook, with the *Redeliver* action."""
+        if hook.pk is None:
+            return "—"
+        url = reverse("admin:escalation_notification_changelist") + f"?webhook__id__exact={hook.pk}"
+        return format_html('<a href="{}">Deliveries of this webhook (redeliver from there)</a>', url)
 
     @admin.display(description="health")
     def health_display(self, hook):

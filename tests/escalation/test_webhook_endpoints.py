@@ -185,6 +185,10 @@ def test_redeliver_sends_a_delivery_again_with_the_same_webhook_id(
         assert row.incident.timeline.filter(note__startswith="Redelivering").exists()
     ids = [headers["webhook-id"] for headers, _ in receiver["received"]]
     assert ids == [sent.message_id, failed.message_id, sent.message_id, failed.message_id]
+    hook_page = client.get(reverse("admin:escalation_webhook_change", args=[hook.pk])).content.decode()
+    assert f"?webhook__id__exact={hook.pk}" in hook_page
+    listed = client.get(reverse("admin:escalation_notification_changelist"), {"webhook__id__exact": hook.pk})
+    assert listed.context["cl"].result_count == 2
     page = client.get(reverse("admin:escalation_notification_change", args=[sent.pk])).content.decode()
     assert sent.message_id in page
     found = client.get(reverse("admin:escalation_notification_changelist"), {"q": sent.message_id})

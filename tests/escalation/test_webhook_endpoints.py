@@ -1,7 +1,9 @@
 """What Incident Managers do to webhook endpoints: see a secret once (at creation, at rotation), rotate it
 without breaking the receiver, resume a paused endpoint, and redeliver any delivery with its webhook-id."""
 
+import textwrap
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -221,3 +223,28 @@ def test_a_delivery_waits_for_the_earlier_one_of_its_incident_only(manager, rece
     assert services.deliver(notification_id=second.pk)[0] == "sent"
     ids = [headers["webhook-id"] for headers, _ in receiver["received"]]
     assert ids == [first.message_id, other.message_id, first.message_id, second.message_id]
+
+
+# --- the README's receiver -------------------------------------------------------------------------------
+
+
+def readme_receiver_code() -> str:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("A receiver checks a delivery") :]
+    start = section.index("```python") + len("```python")
+    return textwrap.dedent(section[start : section.index("```", start)])
+
+
+def test_the_readme_receiver_accepts_a_delivery_once_and_refuses_a_forged_one(manager, receiver):
+    hook = Webhook.objects.create(name="automation", url=receiver["url"])
+    services.deliver(notification_id=status_update_to(hook, manager).pk)
+    [(headers, body)] = receiver["received"]
+
+    seen, handled = set(), []
+    namespace = {"already_seen": lambda i: i in seen or seen.add(i), "handle": handled.append}
+    exec(readme_receiver_code().replace("whsec_...", hook.secret), namespace)  # the README's own code
+    receive = namespace["receive"]
+    assert receive(body, headers) == 200
+    assert receive(body, headers) == 200, "a retry is acknowledged"
+    assert len(handled) == 1 and handled[0]["event"] == "status_update"
+    assert receive(body.replace(b"status_update", b"status_updat3"), headers) == 400

@@ -2,8 +2,9 @@
 """Standard Webhooks delivery: a `webhook-id` per delivery, retries for a period, endpoints paused (not
 switched off) after failing for a while, and secrets rotated with a grace for the previous one."""
 
-import escalation.models
 from django.db import migrations, models
+
+import escalation.models
 
 
 def ids_for_pending_deliveries(apps, schema_editor):
@@ -28,77 +29,99 @@ def switched_off_hooks_become_paused(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('escalation', '0010_escalation_queued_token'),
-        ('incidents', '0014_scale_indexes'),
+        ("escalation", "0010_escalation_queued_token"),
+        ("incidents", "0014_scale_indexes"),
     ]
 
     operations = [
         migrations.RenameField(
-            model_name='historicalwebhook',
-            old_name='disabled_at',
-            new_name='paused_at',
+            model_name="historicalwebhook",
+            old_name="disabled_at",
+            new_name="paused_at",
         ),
         migrations.RenameField(
-            model_name='historicalwebhook',
-            old_name='disabled_reason',
-            new_name='paused_reason',
+            model_name="historicalwebhook",
+            old_name="disabled_reason",
+            new_name="paused_reason",
         ),
         migrations.RenameField(
-            model_name='webhook',
-            old_name='disabled_at',
-            new_name='paused_at',
+            model_name="webhook",
+            old_name="disabled_at",
+            new_name="paused_at",
         ),
         migrations.RenameField(
-            model_name='webhook',
-            old_name='disabled_reason',
-            new_name='paused_reason',
+            model_name="webhook",
+            old_name="disabled_reason",
+            new_name="paused_reason",
         ),
         migrations.AddField(
-            model_name='historicalwebhook',
-            name='previous_secret_expires_at',
+            model_name="historicalwebhook",
+            name="previous_secret_expires_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='notification',
-            name='message_id',
-            field=models.CharField(editable=False, help_text='webhook-id', max_length=40, null=True),
+            model_name="notification",
+            name="message_id",
+            field=models.CharField(editable=False, help_text="webhook-id", max_length=40, null=True),
         ),
         migrations.RunPython(ids_for_pending_deliveries, migrations.RunPython.noop, elidable=True),
         migrations.AlterField(
-            model_name='notification',
-            name='message_id',
-            field=models.CharField(default=escalation.models.new_message_id, editable=False, help_text='webhook-id', max_length=40, null=True, unique=True),
+            model_name="notification",
+            name="message_id",
+            field=models.CharField(
+                default=escalation.models.new_message_id,
+                editable=False,
+                help_text="webhook-id",
+                max_length=40,
+                null=True,
+                unique=True,
+            ),
         ),
         migrations.AddField(
-            model_name='notification',
-            name='retry_until',
-            field=models.DateTimeField(blank=True, editable=False, help_text='Failed webhook deliveries are retried until then.', null=True),
+            model_name="notification",
+            name="retry_until",
+            field=models.DateTimeField(
+                blank=True,
+                editable=False,
+                help_text="Failed webhook deliveries are retried until then.",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='webhook',
-            name='failing_since',
-            field=models.DateTimeField(blank=True, editable=False, help_text='The first failure since the last success.', null=True),
+            model_name="webhook",
+            name="failing_since",
+            field=models.DateTimeField(
+                blank=True, editable=False, help_text="The first failure since the last success.", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='webhook',
-            name='previous_secret',
+            model_name="webhook",
+            name="previous_secret",
             field=models.CharField(blank=True, editable=False, max_length=128),
         ),
         migrations.AddField(
-            model_name='webhook',
-            name='previous_secret_expires_at',
+            model_name="webhook",
+            name="previous_secret_expires_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AlterField(
-            model_name='webhook',
-            name='secret',
-            field=models.CharField(default=escalation.models.new_webhook_secret, editable=False, help_text='Signs each body (HMAC-SHA256).', max_length=128),
+            model_name="webhook",
+            name="secret",
+            field=models.CharField(
+                default=escalation.models.new_webhook_secret,
+                editable=False,
+                help_text="Signs each body (HMAC-SHA256).",
+                max_length=128,
+            ),
         ),
         migrations.RunPython(switched_off_hooks_become_paused, migrations.RunPython.noop, elidable=True),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(condition=models.Q(('status', 'pending')), fields=['webhook', 'incident', 'id'], name='notification_webhook_queue'),
+            model_name="notification",
+            index=models.Index(
+                condition=models.Q(("status", "pending")),
+                fields=["webhook", "incident", "id"],
+                name="notification_webhook_queue",
+            ),
         ),
     ]

@@ -111,7 +111,9 @@ class StatusUpdateForm(forms.Form):
 
 class WebhookForm(forms.ModelForm):
     """Events and severities as checkboxes instead of raw JSON; the URL must be one delivery would send
-    to (http or https, no loopback, private or link-local address unless settings allow it)."""
+    to (http or https, no loopback, private or link-local address unless settings allow it). The secret is
+    not a field: it is made when the hook is created and shown once (`WebhookAdmin.response_add`), and
+    changed only by rotating it."""
 
     url = forms.URLField(max_length=500, assume_scheme="https")
     events = forms.MultipleChoiceField(
@@ -126,21 +128,12 @@ class WebhookForm(forms.ModelForm):
 
     class Meta:
         model = Webhook
-        fields = ("name", "url", "secret", "events", "services", "severities", "timeout_seconds", "is_active")
+        fields = ("name", "url", "events", "services", "severities", "timeout_seconds", "is_active")
 
     def clean_url(self):
         url = self.cleaned_data["url"]
         services.check_webhook_url(url)
         return url
-
-    def save(self, commit=True):
-        hook = super().save(commit=False)
-        if hook.is_active:  # switching a hook back on gives it a clean slate
-            hook.consecutive_failures, hook.disabled_at, hook.disabled_reason = 0, None, ""
-        if commit:
-            hook.save()
-            self.save_m2m()
-        return hook
 
 
 class MessageRuleForm(ServiceModelForm):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 import uuid
 from datetime import timedelta
@@ -248,8 +249,17 @@ class CalendarFeed(models.Model):
         return f"Shifts of {self.rotation or self.user}"
 
 
-def _new_secret() -> str:
-    return secrets.token_urlsafe(32)
+def new_webhook_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and 32 random bytes in base64, the form receivers' libraries read."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+_new_secret = new_webhook_secret  # named by migration 0001
+
+
+def new_message_id() -> str:
+    """A delivery's `webhook-id`: unique per message, the same on every attempt to send it."""
+    return f"msg_{uuid.uuid4().hex}"
 
 
 def _default_events() -> list[str]:
@@ -259,11 +269,18 @@ def _default_events() -> list[str]:
 class Webhook(models.Model):
     """An outbound subscription: a chat channel (notifications as Slack/Mattermost `text`) or an automation
     endpoint (incident events with the incident's API representation), optionally filtered by service
-    and severity. Every body is signed; repeated failures switch the hook off."""
+    and severity. Every body is signed (Standard Webhooks). An endpoint that fails without a success for
+    `WEBHOOK_PAUSE_AFTER` is paused: its events are kept and go out, in order, when it is resumed.
+    `is_active` is the administrators' own switch: a hook switched off is sent nothing."""
 
     name = models.CharField(max_length=120)
     url = models.URLField(max_length=500)
-    secret = models.CharField(max_length=128, default=_new_secret, help_text="Signs each body (HMAC-SHA256).")
+    secret = models.CharField(
+        max_length=128, default=new_webhook_secret, editable=False, help_text="Signs each body (HMAC-SHA256)."
+    )
+    # After a rotation the previous secret signs too (a second `v1,` signature) until receivers have the new one.
+    previous_secret = models.CharField(max_length=128, blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     events = models.JSONField(default=_default_events, blank=True, help_text="Event names subscribed to.")
     services = models.ManyToManyField(
         "incidents.Service", blank=True, related_name="+", help_text="Only these services (none: all)."
@@ -272,9 +289,14 @@ class Webhook(models.Model):
     timeout_seconds = models.PositiveSmallIntegerField(default=10)
     is_active = models.BooleanField("active", default=True)
     consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
-    disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
-    disabled_reason = models.CharField(max_length=255, blank=True, editable=False)
-    history = HistoricalRecords(excluded_fields=["secret", "consecutive_failures"])
+    failing_since = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="The first failure since the last success."
+    )
+    paused_at = models.DateTimeField(null=True, blank=True, editable=False)
+    paused_reason = models.CharField(max_length=255, blank=True, editable=False)
+    history = HistoricalRecords(
+        excluded_fields=["secret", "previous_secret", "consecutive_failures", "failing_since"]
+    )
 
     def __str__(self):
         return self.name
@@ -299,8 +321,15 @@ class Notification(models.Model):
     payload = models.JSONField(
         null=True, blank=True, help_text="An event's JSON body, frozen when it happened."
     )
+    # NULL only for rows delivered before ids existed; unique among the rest.
+    message_id = models.CharField(  # noqa: DJ001
+        max_length=40, unique=True, null=True, default=new_message_id, editable=False, help_text="webhook-id"
+    )
     status = models.CharField(max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
+    retry_until = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Failed webhook deliveries are retried until then."
+    )
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     next_attempt_at = models.DateTimeField(default=timezone.now)
@@ -312,7 +341,13 @@ class Notification(models.Model):
         indexes = [
             models.Index(
                 fields=["next_attempt_at"], condition=Q(status="pending"), name="notification_pending_due"
-            )
+            ),
+            # An endpoint's queue per incident: what must go out before a delivery may (`delivery.deliver`).
+            models.Index(
+                fields=["webhook", "incident", "id"],
+                condition=Q(status="pending"),
+                name="notification_webhook_queue",
+            ),
         ]
 
     def __str__(self):

@@ -21,7 +21,9 @@ def fire_escalation(incident_id: int, token: str):
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=8)
 def deliver_notification(self, notification_id: int):
     """Send one outbox row. A back-off within the queue horizon is a retry; a longer one leaves the row
-    pending with its next attempt time, and the minute sweep queues it then (`requeue_pending`)."""
+    pending with its next attempt time, and the minute sweep queues it then (`requeue_pending`). A webhook
+    delivery waiting behind an earlier one of its incident is queued again when that one is sent; one to a
+    paused endpoint when the endpoint is resumed."""
     status, retry_in = services.deliver(notification_id=notification_id)
     if retry_in is not None and retry_in <= settings.ESCALATION_QUEUE_HORIZON:
         raise self.retry(countdown=retry_in.total_seconds())

@@ -214,6 +214,11 @@ DEFAULT_FROM_EMAIL = _required("DEFAULT_FROM_EMAIL", development="itsm@localhost
 # or exact host names (WEBHOOK_ALLOWED_HOSTS=chat.lab.internal). Comma-separated; empty by default.
 WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
 WEBHOOK_ALLOWED_HOSTS = env.list("WEBHOOK_ALLOWED_HOSTS", default=[])
+# A failed delivery is retried with exponential back-off (30 s doubling, at most an hour apart) for this long
+# after its first failure; an endpoint is paused (its events kept for later) once it has failed without a
+# single success for WEBHOOK_PAUSE_AFTER. ISO 8601 durations.
+WEBHOOK_RETRY_PERIOD = _duration("WEBHOOK_RETRY_PERIOD", default="PT24H")
+WEBHOOK_PAUSE_AFTER = _duration("WEBHOOK_PAUSE_AFTER", default="PT24H")
 
 # --- input limits (issue #8) ------------------------------------------------------------------------
 # Request bodies: the API's parsers answer 413 beyond API_MAX_BODY_BYTES (alert intake keeps its own 1 MiB),

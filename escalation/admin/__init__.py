@@ -17,6 +17,8 @@ from django.db import models
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html
 
 import incidents.admin  # noqa: F401  (registers the Incident admin this module extends)
@@ -249,13 +251,14 @@ class NotificationAdmin(VisibleIncidentsMixin, ReadOnlyAdmin):
         "attempts",
         "sent_at",
     )
-    list_filter = ("status", "channel", "template")
-    search_fields = ("recipient", "incident__number", "subject")
-    search_help_text = "Search by recipient, incident number or subject."
+    list_filter = ("status", "channel", "template", "webhook")
+    search_fields = ("recipient", "incident__number", "subject", "=message_id")
+    search_help_text = "Search by recipient, incident number, subject or webhook-id."
     list_select_related = ("incident",)
     ordering = ("-created_at", "-pk")
     show_full_result_count = False
-    actions = ("retry_delivery",)
+    actions = ("retry_delivery", "redeliver")
+    readonly_fields = ("message_id", "retry_until")  # not form fields, so listed to be shown
 
     @admin.display(description="incident", ordering="incident__number")
     def incident_display(self, notification):
@@ -275,6 +278,23 @@ class NotificationAdmin(VisibleIncidentsMixin, ReadOnlyAdmin):
 
     def has_retry_permission(self, request):
         return incident_perms.is_incident_manager(request.user)
+
+    @admin.action(
+        description="Redeliver the selected webhook deliveries (same webhook-id)", permissions=["retry"]
+    )
+    def redeliver(self, request, queryset):
+        redelivered, refused = 0, []
+        for notification in queryset.order_by("pk"):  # in the order they were raised
+            try:
+                services.webhook_redeliver(notification=notification, user=request.user)
+            except DOMAIN_ERRORS as exc:
+                refused.append(error_text(exc))
+            else:
+                redelivered += 1
+        if redelivered:
+            self.message_user(request, f"{redelivered} delivery(ies) queued again.", messages.SUCCESS)
+        for text in dict.fromkeys(refused):
+            self.message_user(request, text, messages.ERROR)
 
     @admin.action(description="Retry delivery of the selected failed notifications", permissions=["retry"])
     def retry_delivery(self, request, queryset):
@@ -319,11 +339,20 @@ class DigestItemAdmin(VisibleIncidentsMixin, ReadOnlyAdmin):
 
 
 class WebhookDeliveryInline(admin.TabularInline):
-    """The delivery log: the latest messages to this hook."""
+    """The delivery log: the latest messages to this hook (*Redeliver* is on the notification list)."""
 
     model = Notification
     fk_name = "webhook"
-    fields = ("created_at", "template", "subject", "status", "attempts", "last_error", "sent_at")
+    fields = (
+        "created_at",
+        "message_id",
+        "subject",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "sent_at",
+    )
     readonly_fields = fields
     ordering = ("-created_at", "-pk")
     extra = 0
@@ -340,18 +369,41 @@ class WebhookDeliveryInline(admin.TabularInline):
 
 @admin.register(Webhook)
 class WebhookAdmin(AuditedAdmin):
+    """Webhooks. The secret is shown once, on the page after creating the hook or rotating its secret, and
+    masked everywhere else; rotating and resuming go through `escalation.services`."""
+
     form = WebhookForm
-    list_display = ("name", "url", "events_display", "secret_display", "is_active", "disabled_at")
+    list_display = ("name", "url", "events_display", "secret_display", "is_active", "health_display")
     list_filter = ("is_active",)
     search_fields = ("name", "url")
     fieldsets = (
-        (None, {"fields": ("name", "url", "secret", "timeout_seconds", "is_active")}),
+        (None, {"fields": ("name", "url", "secret_display", "timeout_seconds", "is_active")}),
         ("Subscriptions", {"fields": ("events", "services", "severities")}),
-        ("Health", {"fields": ("consecutive_failures", "disabled_at", "disabled_reason")}),
+        (
+            "Health",
+            {
+                "fields": (
+                    "consecutive_failures",
+                    "failing_since",
+                    "paused_at",
+                    "paused_reason",
+                    "deliveries_link",
+                )
+            },
+        ),
     )
-    readonly_fields = ("consecutive_failures", "disabled_at", "disabled_reason")
+    readonly_fields = (
+        "deliveries_link",
+        "secret_display",
+        "consecutive_failures",
+        "failing_since",
+        "paused_at",
+        "paused_reason",
+    )
     filter_horizontal = ("services",)
     inlines = (WebhookDeliveryInline,)
+    actions = ("rotate_secret", "resume_deliveries")
+    secret_template = "admin/escalation/webhook/secret.html"
 
     @admin.display(description="events")
     def events_display(self, hook):
@@ -361,7 +413,75 @@ class WebhookAdmin(AuditedAdmin):
 
     @admin.display(description="secret")
     def secret_display(self, hook):
-        return f"{hook.secret[:4]}…" if hook.secret else "—"
+        """Masked: enough to tell two secrets apart, not to sign with."""
+        if not hook.secret:
+            return "— (shown once when the webhook is created)"
+        prefix = "whsec_" if hook.secret.startswith("whsec_") else ""
+        return f"{prefix}{hook.secret[len(prefix) : len(prefix) + 4]}…"
+
+    @admin.display(description="all deliveries")
+    def deliveries_link(self, hook):
+        """The notification list shows every delivery of the hook, with the *Redeliver* action."""
+        if hook.pk is None:
+            return "—"
+        url = reverse("admin:escalation_notification_changelist") + f"?webhook__id__exact={hook.pk}"
+        return format_html('<a href="{}">Deliveries of this webhook (redeliver from there)</a>', url)
+
+    @admin.display(description="health")
+    def health_display(self, hook):
+        if hook.paused_at:
+            return format_html("<strong>paused</strong> since {}", zoned_time(hook.paused_at))
+        if hook.failing_since:
+            return f"failing since {zoned_time(hook.failing_since)} ({hook.consecutive_failures} attempts)"
+        return "ok"
+
+    def _show_secrets(self, request, secrets, *, rotated):
+        from ..services.webhook_endpoints import PREVIOUS_SECRET_GRACE
+
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Webhook secret rotated" if rotated else "Webhook created",
+            "secrets": secrets,
+            "rotated": rotated,
+            "grace_until": timezone.now() + PREVIOUS_SECRET_GRACE,
+        }
+        response = render(request, self.secret_template, context)
+        add_never_cache_headers(response)  # the secret stays out of every cache, the browser's included
+        return response
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """The new hook's secret, this once, instead of the usual redirect."""
+        super().response_add(request, obj, post_url_continue)  # its success message
+        return self._show_secrets(request, [(obj, obj.secret)], rotated=False)
+
+    @admin.action(
+        description="Rotate the secret of the selected webhooks (shown once)", permissions=["change"]
+    )
+    def rotate_secret(self, request, queryset):
+        secrets, refused = [], []
+        for hook in queryset.order_by("name"):
+            try:
+                secrets.append((hook, services.webhook_rotate_secret(webhook=hook, user=request.user)))
+            except DOMAIN_ERRORS as exc:
+                refused.append(error_text(exc))
+        for text in dict.fromkeys(refused):
+            self.message_user(request, text, messages.ERROR)
+        return self._show_secrets(request, secrets, rotated=True) if secrets else None
+
+    @admin.action(description="Resume deliveries to the selected paused webhooks", permissions=["change"])
+    def resume_deliveries(self, request, queryset):
+        for hook in queryset.order_by("name"):
+            try:
+                waiting = services.webhook_resume(webhook=hook, user=request.user)
+            except DOMAIN_ERRORS as exc:
+                self.message_user(request, error_text(exc), messages.WARNING)
+            else:
+                self.message_user(
+                    request,
+                    f"Webhook '{hook.name}' resumed: {waiting} waiting deliveries go out in order.",
+                    messages.SUCCESS,
+                )
 
 
 # --- the incident page: escalation buttons --------------------------------------------------------------

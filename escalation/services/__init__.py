@@ -27,6 +27,7 @@ from .notifications import notify, render
 from .outbox_admin import notification_retry
 from .policies import policy_replace_steps, step_errors
 from .security import page_security_team
+from .webhook_endpoints import webhook_redeliver, webhook_resume, webhook_rotate_secret
 from .webhook_urls import check_webhook_url
 from .webhooks import emit as emit_webhook_event
 from .webhooks import emit_for_transition
@@ -69,4 +70,7 @@ __all__ = [
     "step_errors",
     "sweep",
     "watchdog",
+    "webhook_redeliver",
+    "webhook_resume",
+    "webhook_rotate_secret",
 ]

@@ -23,12 +23,14 @@ REPORT_AGAIN_AFTER = 24 * 3600  # seconds
 
 
 def requeue_pending(*, now: datetime | None = None, limit: int = 500) -> int:
-    """Queue again every pending notification whose next attempt is due (lost task, broker outage)."""
+    """Queue again every pending notification whose next attempt is due (lost task, broker outage), except
+    those of a paused webhook endpoint."""
     now = now or timezone.now()
     ids = list(
         Notification.objects.filter(
             status=DeliveryStatus.PENDING, next_attempt_at__lte=now - timedelta(seconds=30)
         )
+        .exclude(webhook__paused_at__isnull=False)  # kept until the endpoint is resumed
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )

@@ -6,6 +6,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from django.db import connection
 
+from tests.escalation.webhook_receiver import signed_receiver  # noqa: F401 (a fixture)
 from tests.escalation.worker import RedisServer, point_publisher, require_redis_server, reset_publisher
 
 

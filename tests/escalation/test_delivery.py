@@ -56,25 +56,41 @@ def test_webhook_delivery_is_signed(manager, receiver):
     assert "hello" in payload["text"] and payload["event"] == "status_update"
 
 
-def test_failed_webhook_is_retried_with_backoff_then_given_up(manager, receiver):
-    Webhook.objects.create(name="flaky", url=receiver["url"], secret="x")
+def test_failed_webhook_is_retried_with_backoff_for_a_day_then_given_up(manager, receiver, settings):
+    """A delivery the receiver keeps refusing while its endpoint is not failing as a whole (here the pause
+    comes later than the retries end) gives up after WEBHOOK_RETRY_PERIOD, its last try at that moment."""
+    settings.WEBHOOK_PAUSE_AFTER = timedelta(hours=48)
+    hook = Webhook.objects.create(name="flaky", url=receiver["url"])
     receiver["state"]["status"] = 500
     incident = incident_in("investigating", manager=manager, urgency="low", impact="low")
     [row] = services.notify(incident=incident, template=Template.STATUS_UPDATE, extra={"message": "m"})
-    status, retry_in = services.deliver(notification_id=row.pk)
-    assert status == "pending" and retry_in.total_seconds() == 30
-    status, retry_in = services.deliver(notification_id=row.pk)
-    assert retry_in.total_seconds() == 60
+    start = timezone.now()
+    delays = []
+    with time_machine.travel(start, tick=False) as clock:
+        while True:
+            status, retry_in = services.deliver(notification_id=row.pk)
+            if retry_in is None:
+                break
+            delays.append(retry_in.total_seconds())
+            clock.shift(retry_in)
+    assert status == "failed"
+    assert delays[:4] == [30, 60, 120, 240] and max(delays) == 3600
     row.refresh_from_db()
-    assert row.attempts == 2 and "500" in row.last_error
-    for _ in range(10):
-        services.deliver(notification_id=row.pk)
-    row.refresh_from_db()
-    assert row.status == "failed" and row.attempts == 8
+    assert row.retry_until == start + timedelta(hours=24) and row.attempts == len(delays) + 1
+    assert "500" in row.last_error
+    ids = {headers["webhook-id"] for headers, _ in receiver["received"]}
+    assert ids == {row.message_id}, "every attempt carries the same webhook-id"
+    assert len({headers["webhook-timestamp"] for headers, _ in receiver["received"]}) == row.attempts
+    hook.refresh_from_db()
+    assert hook.paused_at is None and hook.failing_since == start
 
     receiver["state"]["status"] = 200
     [again] = services.notify(incident=incident, template=Template.STATUS_UPDATE, extra={"message": "m2"})
-    assert services.deliver(notification_id=again.pk)[0] == "sent"
+    assert services.deliver(notification_id=again.pk)[0] == "sent", (
+        "a failed delivery does not hold the queue"
+    )
+    hook.refresh_from_db()
+    assert hook.failing_since is None and hook.consecutive_failures == 0
 
 
 def test_unreachable_webhook_records_the_error(manager, loopback_webhooks):

@@ -1,12 +1,17 @@
-"""Outbound webhook subscriptions: incident events, signed, filtered, logged, and switched off after
-repeated failures (with a notice to the Incident Managers)."""
+"""Outbound webhook subscriptions: incident events, signed (Standard Webhooks, and the former header for
+one more release), filtered, logged; an endpoint failing for WEBHOOK_PAUSE_AFTER is paused (with a notice
+to the Incident Managers), its events kept and sent in order when it is resumed."""
 
 import hashlib
 import hmac
 import json
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core import mail
+from django.utils import timezone
+from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from escalation import services
 from escalation.models import Notification, Webhook
@@ -49,15 +54,21 @@ def lifecycle(manager, service, urgency="low", impact="low"):
 
 
 def test_subscribed_events_arrive_signed_with_the_incident(manager, receiver):
-    Webhook.objects.create(name="automation", url=receiver["url"], secret="k3y", events=ALL_EVENTS)
+    hook = Webhook.objects.create(name="automation", url=receiver["url"], events=ALL_EVENTS)
+    assert hook.secret.startswith("whsec_")
     incident = lifecycle(manager, ServiceFactory(slug="antenna-feed"))
     deliver_pending()
 
     bodies = []
     for headers, body in receiver["received"]:
-        expected = "sha256=" + hmac.new(b"k3y", body, hashlib.sha256).hexdigest()
+        # Standard Webhooks: the library checks webhook-id, webhook-timestamp and the v1 signature.
+        bodies.append(StandardWebhook(hook.secret).verify(body, headers))
+        assert headers["webhook-id"].startswith("msg_")
+        # The former header, for receivers written against it (removed in the next release).
+        expected = "sha256=" + hmac.new(hook.secret.encode(), body, hashlib.sha256).hexdigest()
         assert hmac.compare_digest(headers["X-Itsm-Signature"], expected)
-        bodies.append(json.loads(body))
+    ids = [headers["webhook-id"] for headers, _ in receiver["received"]]
+    assert len(set(ids)) == len(ids) == 9
     events = [b["event"] for b in bodies]
     assert events == [
         "incident.created",
@@ -107,34 +118,80 @@ def test_chat_hooks_get_notifications_not_raw_events(manager, receiver):
     assert {b["event"] for b in bodies} >= {"escalation", "resolution_notice"}
 
 
-def test_a_failing_hook_is_switched_off_and_the_managers_are_told(manager, receiver):
+def deliver_due():
+    for pk in (
+        Notification.objects.filter(status="pending", channel="webhook", next_attempt_at__lte=timezone.now())
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    ):
+        services.deliver(notification_id=pk)
+
+
+def test_a_hook_failing_for_a_day_is_paused_keeps_its_events_and_sends_them_in_order_when_resumed(
+    manager, receiver
+):
     make_user(Role.INCIDENT_MANAGERS, username="im2", email="im2@lab.example")
     receiver["state"]["status"] = 503
     hook = Webhook.objects.create(name="flaky", url=receiver["url"], events=ALL_EVENTS)
     service = ServiceFactory()
-    for _ in range(2):
-        lifecycle(manager, service)  # 18 events
-    for _ in range(3):
-        deliver_pending()
-    hook.refresh_from_db()
-    assert not hook.is_active and hook.disabled_at is not None and "503" in hook.disabled_reason
-    assert len(receiver["received"]) == 10, "no attempt after the hook was switched off"
-    notices = Notification.objects.filter(channel="email", subject__contains="webhook 'flaky' disabled")
-    assert set(notices.values_list("recipient", flat=True)) == {"manager@lab.example", "im2@lab.example"}
-    for notice in notices:
-        services.deliver(notification_id=notice.pk)
-    assert {m.to[0] for m in mail.outbox if "disabled" in m.subject} == {
-        "manager@lab.example",
-        "im2@lab.example",
-    }
-    assert not Notification.objects.filter(webhook=hook, status="pending").exists()
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        lifecycle(manager, service)  # 9 events
+        for _ in range(47):  # every half hour for 23.5 hours: failing, retried, not paused
+            deliver_due()
+            clock.shift(timedelta(minutes=30))
+        hook.refresh_from_db()
+        assert hook.paused_at is None and hook.failing_since == start
+        assert not Notification.objects.filter(webhook=hook).exclude(status="pending").exists()
+        tried = len(receiver["received"])
+        assert 20 < tried < 47, "one incident's first event retried with back-off, the rest waiting behind it"
 
-    receiver["state"]["status"] = 200
-    Webhook.objects.filter(pk=hook.pk).update(is_active=True, consecutive_failures=0)
-    lifecycle(manager, service)
-    deliver_pending()
+        clock.shift(timedelta(minutes=31))  # a day of failing
+        deliver_due()
+        hook.refresh_from_db()
+        assert hook.paused_at is not None and "503" in hook.paused_reason and hook.is_active
+
+        second = lifecycle(manager, service)  # raised while paused: kept, not tried
+        for _ in range(3):
+            clock.shift(timedelta(hours=1))
+            deliver_due()
+        assert len(receiver["received"]) == tried + 1
+        emails_due = Notification.objects.filter(channel="email", status="pending").count()
+        assert services.requeue_pending() == emails_due, "the sweep leaves a paused endpoint alone"
+        assert Notification.objects.filter(webhook=hook, status="pending").count() == 18
+
+        notices = Notification.objects.filter(channel="email", subject__contains="webhook 'flaky' paused")
+        assert set(notices.values_list("recipient", flat=True)) == {"manager@lab.example", "im2@lab.example"}
+        for notice in notices:
+            services.deliver(notification_id=notice.pk)
+        assert {m.to[0] for m in mail.outbox if "paused" in m.subject} == {
+            "manager@lab.example",
+            "im2@lab.example",
+        }
+
+        receiver["state"]["status"] = 200
+        received_before = len(receiver["received"])
+        assert services.webhook_resume(webhook=hook, user=manager) == 18
+        for _ in range(20):  # a worker: each delivery task, the next of an incident queued as one is sent
+            deliver_due()
     hook.refresh_from_db()
-    assert hook.is_active and hook.consecutive_failures == 0
+    assert hook.paused_at is None and hook.consecutive_failures == 0 and hook.failing_since is None
+    assert set(Notification.objects.filter(webhook=hook).values_list("status", flat=True)) == {"sent"}
+    delivered = [json.loads(body) for _, body in receiver["received"][received_before:]]
+    assert len(delivered) == 18
+    first = [b["event"] for b in delivered if b["incident"]["number"] != second.number]
+    assert first == [
+        "incident.created",
+        "incident.state_changed",
+        "incident.classified",
+        "incident.state_changed",
+        "incident.escalated",
+        "incident.state_changed",
+        "incident.resolved",
+        "incident.state_changed",
+        "incident.closed",
+    ]
+    assert [b["event"] for b in delivered if b["incident"]["number"] == second.number] == first
 
 
 def test_webhook_admin_shows_subscriptions_and_the_delivery_log(client, receiver):
@@ -146,7 +203,7 @@ def test_webhook_admin_shows_subscriptions_and_the_delivery_log(client, receiver
         {
             "name": "automation",
             "url": receiver["url"],
-            "secret": "new-secret",
+            "secret": "chosen-by-hand",  # not a field: ignored
             "timeout_seconds": 5,
             "is_active": "on",
             "events": ["incident.created", "incident.closed"],
@@ -156,7 +213,9 @@ def test_webhook_admin_shows_subscriptions_and_the_delivery_log(client, receiver
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
+    secret = hook.secret
     hook.refresh_from_db()
     assert hook.events == ["incident.created", "incident.closed"] and hook.severities == ["S1", "S2"]
+    assert hook.secret == secret
     page = client.get(f"/admin/escalation/webhook/{hook.pk}/change/")
     assert page.status_code == 200 and b"Deliveries (latest first)" in page.content

@@ -65,4 +65,4 @@ def test_a_reopen_racing_a_new_firing_leaves_one_open_incident_per_alert(postgre
 
     assert not any(isinstance(r, Exception) for r in results), results
     assert Incident.objects.get(number=number).state == "investigating"
-    assert IncidentAlert.objects.filter(source=source, is_open=True).count() == 1
+    assert IncidentAlert.objects.filter(source=source, is_current=True).count() == 1

@@ -277,10 +277,11 @@ class IncidentAlertFieldsMixin:
         group = alert_of(incident)
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}<br><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
                     alert.title,
+                    alert.fingerprint,
                     alert.get_status_display(),
                     _pairs(alert.labels),
                     _when(alert.first_seen_at),

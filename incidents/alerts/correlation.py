@@ -173,7 +173,7 @@ def _on_resolved(source, account, key, group: IncidentAlert, batch, firing, now)
     if not firing:
         _merge(source, account, [(group, batch)], now)  # recoveries are recorded on the resolved incident
         return incident.number, incident.pk
-    members = _members([group], [r.alert.fingerprint for r in firing])
+    members = _members([group], [r.alert.fingerprint for r in batch])
     refiring = [r for r in firing if _fires_again(members.get((group.pk, r.alert.fingerprint)))]
     if refiring:
         if now - incident.resolved_at <= source.reopen_window:

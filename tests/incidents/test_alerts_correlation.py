@@ -283,3 +283,17 @@ def test_a_recovery_on_a_resolved_incident_is_recorded_and_ignored_once(ceph, ma
     assert first.data["results"][0]["action"] == "recovered"
     assert second.data["results"][0]["action"] == "ignored"
     assert Alert.objects.get().status == "resolved"
+
+
+def test_a_reopening_notification_also_records_the_recoveries_it_carries(ceph, manager, lab_time):
+    _, token = make_source("Prometheus")
+    number = post(ALERTMANAGER_URL, notification(osd(7), osd(8)), token).data["incidents"][0]
+    resolve_as(Incident.objects.get(number=number), manager)
+    post(ALERTMANAGER_URL, notification(osd(7, "resolved"), osd(8)), token)  # osd.7 recovered
+    lab_time.shift(timedelta(minutes=10))
+
+    response = post(ALERTMANAGER_URL, notification(osd(7), osd(8, "resolved")), token)
+
+    assert [r["action"] for r in response.data["results"]] == ["reopened", "recovered"]
+    statuses = dict(Alert.objects.values_list("fingerprint", "status"))
+    assert statuses == {"osd-0007": "firing", "osd-0008": "resolved"}

@@ -436,7 +436,7 @@ def _tell(source: AlertSource, account, group: IncidentAlert, seen: _News, *, ra
             kind=EventKind.MONITORING,
             user=account,
             note=f"Alertmanager left {seen.truncated} alerts of this group out of its notification "
-            "(max_alerts): they are not on this incident's list.",
+            "(max_alerts): those it never sent are not on this incident's list.",
             data={**data, "truncated_alerts": seen.truncated},
         )
 

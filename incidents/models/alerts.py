@@ -46,6 +46,11 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# A resolved incident waits for its caller for days at most (auto-close); a longer window would reopen
+# incidents long closed in all but name.
+MAX_REOPEN_WINDOW = timedelta(days=7)
+
+
 def key_hash(key: str) -> str:
     """The indexed form of a correlation key (an Alertmanager groupKey may be longer than an index allows)."""
     return hashlib.sha256(key.encode()).hexdigest()
@@ -167,6 +172,8 @@ class AlertSource(models.Model):
                         f"'{severity}': expected [urgency, impact], each one of {', '.join(Level.values)}."
                     )
         problems = {"severity_map": errors} if errors else {}
+        if self.reopen_window is not None and not timedelta(0) <= self.reopen_window <= MAX_REOPEN_WINDOW:
+            problems["reopen_window"] = [f"Between 0 and {MAX_REOPEN_WINDOW.days} days."]
         category = category_of(self.default_incident_type)
         if self.default_incident_type and category != self.default_category:
             problems["default_incident_type"] = [

@@ -41,6 +41,10 @@ def group_existing_alerts(apps, schema_editor):
     if reopen is not None:
         for source in AlertSource.objects.exclude(account=None).select_related("account"):
             source.account.user_permissions.add(reopen)
+    if schema_editor.connection.vendor == "postgresql":
+        # The constraints' indexes come next in this transaction: PostgreSQL creates no index on a table
+        # with deferred foreign-key checks still pending from the rows written here.
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 class Migration(migrations.Migration):

@@ -35,7 +35,7 @@ from django.db import IntegrityError, transaction
 from .. import services
 from ..alert_formats import ReceivedAlert
 from ..choices import OPEN_STATES, AlertAction, AlertGrouping, AlertStatus, EventKind, State
-from ..models import Alert, AlertSource, IncidentAlert
+from ..models import Alert, AlertSource, Incident, IncidentAlert
 from ..models.alerts import key_hash
 from . import actions
 
@@ -144,6 +144,8 @@ def _settle(
         try:
             with transaction.atomic():
                 group = _current_groups(source, [key], lock=True).get(key)
+                if group is not None:  # its state decides: nobody may move it until this one is done
+                    group.incident = Incident.objects.select_for_update().get(pk=group.incident_id)
                 return _settle_locked(source, account, key, group, batch, now)
         except IntegrityError as exc:
             error = exc

@@ -82,7 +82,15 @@ def alert_receive(
     return AlertIntakeResult(payload_id=payload.pk, outcomes=outcomes)
 
 
+# What is kept of a body: enough to debug a sender, while a 10 MiB group re-sent every few minutes for 30
+# days does not fill the disk. The size column keeps the whole size.
+STORED_BODY_BYTES = 1024 * 1024
+
+
 def _record(source, status, *, body: bytes, size: int, remote_addr, error: str = "") -> AlertPayload:
+    if len(body) > STORED_BODY_BYTES:
+        cut = f"\n… (cut here: {len(body) - STORED_BODY_BYTES} more bytes not kept)".encode()
+        body = body[:STORED_BODY_BYTES] + cut
     return AlertPayload.objects.create(
         source=source,
         status=status,

@@ -209,7 +209,7 @@ class AlertSource(models.Model):
 
 class AlertPayload(models.Model):
     """One delivery as received, kept 30 days for debugging (`incidents.alerts.alert_payloads_purge`).
-    Bodies over 10 MiB are refused unread, so no stored body is larger."""
+    Bodies over 10 MiB are refused unread; of larger ones than 1 MiB only the first MiB is kept."""
 
     source = models.ForeignKey(
         AlertSource, null=True, blank=True, on_delete=models.SET_NULL, related_name="payloads"

@@ -108,6 +108,9 @@ def test_a_group_of_5000_alerts_is_accepted_as_one_incident_and_5001_are_refused
     assert response.data["alerts"] == 5000 and len(response.data["incidents"]) == 1
     incident = Incident.objects.get()
     assert incident.alert.alert_count == 5000 and Alert.objects.count() == 5000
+    stored = AlertPayload.objects.get()  # its first MiB, for debugging; the size says how large it was
+    assert stored.size == len(body.encode()) and len(stored.body) < 1024 * 1024 + 100
+    assert stored.body.endswith(f"(cut here: {len(body.encode()) - 1024 * 1024} more bytes not kept)")
 
     refused = post(ALERTMANAGER_URL, group_of(5001), token)
     assert refused.status_code == 413

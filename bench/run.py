@@ -10,9 +10,11 @@ times the requests and jobs that must stay fast at scale, prints one table row p
 Per-request timings run in-process through Django's test Client (no web server, no network), with
 production-like settings (DEBUG off); they measure the view, its queries and the rendering. API create runs
 under gunicorn (deploy/gunicorn.conf.py, BENCH_WEB_WORKERS workers, default 3) with 8 concurrent clients and
-reports creates/s. Alert intake posts BENCH_ALERTS (default 1,000) identical, then distinct, generic alerts
-in-process and reports alerts/s. Transitions, the sweep and the alerts run in a transaction rolled back
-after each run; the incidents API create made are deleted. Each database is created when missing, migrated,
+reports creates/s. Alert intake posts BENCH_ALERTS (default 10,000) alerts as Alertmanager notifications of
+BENCH_ALERT_BATCH (default 100) under gunicorn from 4 clients: one alert repeated, distinct alerts of one
+group, distinct alerts of 100 groups; it reports alerts/s and the queries of one notification.
+Transitions and the sweep run in a transaction rolled back after each run; the incidents API create and
+alert intake made are deleted. Each database is created when missing, migrated,
 and filled by bench/generate.py up to its size. With --sizes, each size gets a database of its own
 (BENCH_DATABASE_URL's name + "_<size>").
 
@@ -30,6 +32,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -302,53 +305,205 @@ def api_resolve(ctx):
     return rolled_back(lambda: _post(ctx.api_client, f"/api/v1/incidents/{number}/resolve/", data))
 
 
-ALERTS = int(os.environ.get("BENCH_ALERTS", "1000"))
+ALERTS = int(os.environ.get("BENCH_ALERTS", "10000"))
+ALERT_BATCH = int(os.environ.get("BENCH_ALERT_BATCH", "100"))  # alerts per Alertmanager notification
+ALERT_CLIENTS = 4
+ALERT_GROUPS = 100  # the "many groups" run: this many groups (and incidents) share the alerts
 
 
-def _alert_intake(ctx, *, distinct: bool):
-    """POST ALERTS generic alerts one by one (in-process) with an alert source's token, in a transaction
-    rolled back after; one run is all of them."""
+@contextmanager
+def gunicorn_serving(workers: str):
+    """gunicorn (deploy/gunicorn.conf.py, DEBUG off) on a free port of 127.0.0.1, until the block ends."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "WEB_BIND": f"127.0.0.1:{port}", "WEB_WORKERS": workers}
+    server = subprocess.Popen(
+        [str(Path(PYTHON).parent / "gunicorn"), "--config", "deploy/gunicorn.conf.py", "itsm.wsgi"],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("gunicorn did not start") from None
+                time.sleep(0.2)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def _notification(group: str, alerts: list[dict]) -> bytes:
+    """An Alertmanager 0.25 webhook notification of `group` holding `alerts`."""
+    return json.dumps(
+        {
+            "version": "4",
+            "receiver": "itsm",
+            "status": "firing",
+            "groupKey": f'{{}}:{{alertname="{group}"}}',
+            "truncatedAlerts": 0,
+            "groupLabels": {"alertname": group},
+            "commonLabels": {"alertname": group, "severity": "warning"},
+            "commonAnnotations": {},
+            "externalURL": "http://alertmanager.lab:9093",
+            "alerts": alerts,
+        }
+    ).encode()
+
+
+def _alert(group: str, i: int) -> dict:
+    labels = {"alertname": group, "instance": f"pve-{i:05d}:9100", "job": "node", "severity": "warning"}
+    return {
+        "status": "firing",
+        "labels": labels,
+        "annotations": {"summary": f"pve-{i:05d} does not answer", "runbook_url": "https://wiki.lab/rb/host"},
+        "startsAt": "2026-01-05T09:12:31.482917254Z",
+        "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "http://prometheus.lab:9090/graph?g0.expr=up+%3D%3D+0",
+        "fingerprint": f"{group[:4].lower()}{i:012x}",
+    }
+
+
+def _alert_intake(ctx, *, kind: str):
+    """POST ALERTS alerts to the Alertmanager endpoint under gunicorn (BENCH_WEB_WORKERS workers, default 3)
+    from ALERT_CLIENTS concurrent clients, in notifications of ALERT_BATCH alerts, with an alert source's
+    token. `kind`: "identical" (every notification repeats one alert ALERT_BATCH times: one incident, the
+    rest counted), "distinct" (ALERTS different alerts of ONE group: one incident they all join) or
+    "groups" (ALERTS different alerts in ALERT_GROUPS groups: one incident per group). The incidents made
+    are deleted after. The queries of one notification are counted in-process (untimed)."""
+    import http.client
+    import threading
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
     from incidents.alerts import alert_source_issue_token
-    from incidents.models import AlertSource, Service
+    from incidents.models import AlertPayload, AlertSource, Incident, NumberSequence, Service
 
     source, _ = AlertSource.objects.get_or_create(
-        slug="bench-alerts",
+        slug="bench-alertmanager",
         defaults={
-            "name": "Benchmark alerts",
-            "kind": "generic",
+            "name": "Benchmark Alertmanager",
             "default_service": Service.objects.get(slug="pve-cluster"),
         },
     )
     admin = type(ctx.manager).objects.filter(is_superuser=True).first()
     token = alert_source_issue_token(source=source, user=admin)
-    from django.test import Client
+    per_group = ALERTS // ALERT_GROUPS
 
-    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
-
-    def send_all():
-        for i in range(ALERTS):
-            title = f"HostDown on pve-{i:05d}" if distinct else "HostDown on pve-07"
-            response = client.post(
-                "/api/v1/alerts/",
-                json.dumps({"title": title, "labels": {"instance": title[12:]}}),
-                content_type="application/json",
+    def notifications() -> list[bytes]:
+        if kind == "identical":
+            return [_notification("HostDown", [_alert("HostDown", 7)] * ALERT_BATCH)] * (
+                ALERTS // ALERT_BATCH
             )
-            if response.status_code >= 300:
-                raise RuntimeError(f"alert {i}: {response.status_code} {response.content[:200]!r}")
+        bodies = []
+        for start in range(0, ALERTS, ALERT_BATCH):
+            group = "HostDown" if kind == "distinct" else f"HostDown{start // per_group:03d}"
+            bodies.append(_notification(group, [_alert(group, i) for i in range(start, start + ALERT_BATCH)]))
+        return bodies
 
-    run = rolled_back(send_all)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Host": "127.0.0.1"}
+
+    def one_delivery_queries() -> int:
+        """One more notification of the same kind, in-process, after the run: what a delivery costs."""
+        client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+        group = "HostDown" if kind != "groups" else "HostDownExtra"
+        alerts = (
+            [_alert(group, 7)] * ALERT_BATCH
+            if kind == "identical"
+            else [_alert(group, i) for i in range(ALERTS, ALERTS + ALERT_BATCH)]
+        )
+        with CaptureQueriesContext(connection) as captured:
+            response = client.post(
+                "/api/v1/alerts/alertmanager/", _notification(group, alerts), content_type="application/json"
+            )
+        if response.status_code != 200:
+            raise RuntimeError(f"in-process delivery: {response.status_code} {response.content[:200]!r}")
+        return len(captured)
+
+    def run():
+        before = Incident.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        payloads = AlertPayload.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        sequence = NumberSequence.objects.get(name="incident").last_value
+        bodies = iter(notifications())
+        failures, lock = [], threading.Lock()
+        try:
+            with gunicorn_serving(os.environ.get("BENCH_WEB_WORKERS", "3")) as port:
+
+                def client():
+                    connection_ = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                    while True:
+                        with lock:
+                            body = next(bodies, None)
+                        if body is None:
+                            break
+                        connection_.request(
+                            "POST", "/api/v1/alerts/alertmanager/", body=body, headers=headers
+                        )
+                        response = connection_.getresponse()
+                        content = response.read()
+                        if response.status != 200:
+                            with lock:
+                                failures.append((response.status, content[:200]))
+                    connection_.close()
+
+                threads = [threading.Thread(target=client) for _ in range(ALERT_CLIENTS)]
+                started = time.perf_counter()
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+                elapsed = time.perf_counter() - started
+            run.incidents = Incident.objects.filter(pk__gt=before).count()
+            run.queries_per_delivery = one_delivery_queries()
+        finally:
+            Incident.objects.filter(pk__gt=before).delete()
+            AlertPayload.objects.filter(pk__gt=payloads).delete()
+            NumberSequence.objects.filter(name="incident").update(last_value=sequence)
+        run.rate = ALERTS / elapsed
+        run.latency_ms = elapsed * 1000
+        run.failures = failures
+
     run.alerts = ALERTS
+    run.target = 2000 if kind == "identical" else 500
     return run
 
 
-@measurement("alert intake, identical", f"{ALERTS:,} identical alerts (one incident, the rest counted on it)")
+@measurement(
+    "alert intake, identical",
+    f"{ALERTS:,} reports of one alert, {ALERT_BATCH} per notification (one incident), gunicorn",
+)
 def alert_intake_identical(ctx):
-    return _alert_intake(ctx, distinct=False)
+    return _alert_intake(ctx, kind="identical")
 
 
-@measurement("alert intake, distinct", f"{ALERTS:,} distinct alerts (one incident each)")
+@measurement(
+    "alert intake, distinct, one group",
+    f"{ALERTS:,} distinct alerts of one Alertmanager group, {ALERT_BATCH} per notification "
+    "(one incident they all join), gunicorn",
+)
 def alert_intake_distinct(ctx):
-    return _alert_intake(ctx, distinct=True)
+    return _alert_intake(ctx, kind="distinct")
+
+
+@measurement(
+    "alert intake, distinct, 100 groups",
+    f"{ALERTS:,} distinct alerts in {ALERT_GROUPS} groups, {ALERT_BATCH} per notification "
+    f"({ALERT_GROUPS} incidents), gunicorn",
+)
+def alert_intake_groups(ctx):
+    return _alert_intake(ctx, kind="groups")
 
 
 SWEEP_DUE = 50
@@ -583,11 +738,15 @@ def run_measurements(repeat: int, only: str | None) -> dict:
                 )
                 if run.failures:
                     row["extra"] += f", {len(run.failures)} failed ({sorted(set(run.failures))})"
-            if hasattr(run, "alerts"):
-                rate = run.alerts / (row["median_ms"] / 1000)
+            if hasattr(run, "alerts"):  # one run is many notifications under gunicorn: the rate
+                row["median_ms"] = round(run.latency_ms, 1)
+                row["queries"] = run.queries_per_delivery
                 row["extra"] = (
-                    f"{rate:,.0f} alerts/s (target >= 500), {row['queries'] / run.alerts:.0f} queries per alert"
+                    f"{run.rate:,.0f} alerts/s (target >= {run.target:,}), {run.incidents} incidents, "
+                    f"{run.queries_per_delivery} queries per notification of {ALERT_BATCH} alerts"
                 )
+                if run.failures:
+                    row["extra"] += f", {len(run.failures)} failed ({run.failures[0]})"
             if hasattr(run, "compare"):
                 row["extra"] = (
                     "numbers agree with the SQL" if not run.compare else f"{run.compare} numbers differ"

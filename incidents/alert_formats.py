@@ -19,8 +19,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from .choices import AlertSourceKind, AlertStatus, Level
+from .exceptions import PayloadTooLarge
+from .limits import MAX_ALERTS_PER_DELIVERY
 
-MAX_PAYLOAD_BYTES = 1024 * 1024  # the issue: "bounded size, reject > 1 MiB with 413"
 TITLE_LENGTH = 200  # Incident.title
 FINGERPRINT_LENGTH = 255  # IncidentAlert.fingerprint
 URL_LENGTH = 2000  # IncidentAlert.generator_url
@@ -46,6 +47,10 @@ class ReceivedAlert:
     severity: str = ""
     urgency: str = ""
     impact: str = ""
+    # The notification's group (Alertmanager's groupKey; "" for generic alerts) and how many of the
+    # group's alerts Alertmanager left out of it (`truncatedAlerts`, its `max_alerts`).
+    group_key: str = ""
+    group_truncated: int = 0
 
 
 def parse_payload(kind: str, payload_bytes: bytes) -> list[ReceivedAlert]:
@@ -88,8 +93,9 @@ def fingerprint_of(labels: dict[str, str], *extra: str) -> str:
 
 def parse_alertmanager(data: Any) -> list[ReceivedAlert]:
     """Alertmanager's webhook body: `version`, `status`, `alerts[]` (each with `status`, `labels`,
-    `annotations`, `startsAt`, `endsAt`, `generatorURL`, `fingerprint`), plus group fields (`groupKey`,
-    `commonLabels`, ...) that are kept in the stored payload but not needed here."""
+    `annotations`, `startsAt`, `endsAt`, `generatorURL`, `fingerprint`), `groupKey` (the group the alerts
+    are correlated by) and `truncatedAlerts`; the other group fields (`commonLabels`, ...) are kept in the
+    stored payload. More than `MAX_ALERTS_PER_DELIVERY` alerts raise PayloadTooLarge."""
     errors = _Errors()
     if not isinstance(data, dict):
         raise ValidationError({"body": ["Expected a JSON object (Alertmanager webhook, version 4)."]})
@@ -100,6 +106,14 @@ def parse_alertmanager(data: Any) -> list[ReceivedAlert]:
     if not isinstance(items, list) or not items:
         errors.add("alerts", "Expected a non-empty list of alerts.")
         items = []
+    if len(items) > MAX_ALERTS_PER_DELIVERY:
+        raise PayloadTooLarge(
+            f"The notification has {len(items)} alerts; at most {MAX_ALERTS_PER_DELIVERY} are accepted "
+            "(set max_alerts in Alertmanager's webhook_config)."
+        )
+    group_key = _text(data.get("groupKey"), "groupKey", errors)
+    truncated = data.get("truncatedAlerts", 0)
+    truncated = truncated if isinstance(truncated, int) and not isinstance(truncated, bool) else 0
     alerts = []
     for i, item in enumerate(items):
         path = f"alerts[{i}]"
@@ -129,6 +143,8 @@ def parse_alertmanager(data: Any) -> list[ReceivedAlert]:
                 starts_at=starts_at,
                 ends_at=ends_at,
                 generator_url=url,
+                group_key=group_key,
+                group_truncated=max(0, truncated),
             )
         )
     errors.raise_if_any()

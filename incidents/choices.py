@@ -185,6 +185,13 @@ class AlertSourceKind(models.TextChoices):
     GENERIC = "generic", "Generic JSON"
 
 
+class AlertGrouping(models.TextChoices):
+    """How a source's alerts are correlated into incidents: one incident per group."""
+
+    GROUP = "group", "By Alertmanager group (groupKey)"
+    FINGERPRINT = "fingerprint", "By alert (fingerprint)"
+
+
 class AlertStatus(models.TextChoices):
     FIRING = "firing", "Firing"
     RESOLVED = "resolved", "Resolved"
@@ -194,7 +201,10 @@ class AlertAction(models.TextChoices):
     """What the intake did with one alert of a delivery."""
 
     CREATED = "created", "Raised a new incident"
-    ABSORBED = "absorbed", "Counted on the open incident"
+    JOINED = "joined", "Added to the incident of its group"
+    ABSORBED = "absorbed", "Counted on the incident of its group"
+    REOPENED = "reopened", "Fired again within the reopen window: the incident reopened"
+    STILL_FIRING = "still_firing", "Still firing on an incident a person resolved"
     RECOVERED = "recovered", "Recovery recorded"
     RESOLVED = "resolved", "Recovery recorded and the incident resolved"
     IGNORED = "ignored", "Nothing to do"

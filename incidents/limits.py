@@ -26,6 +26,11 @@ LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
 MAX_SLA_TARGET = timedelta(days=365)
 # Far below any target the seed gives (15 min at least): a shorter one breaches every incident at logging.
 MIN_SLA_TARGET = timedelta(minutes=1)
+# Alert intake (issue 13, "Storms"): Alertmanager posts a whole group in one notification and gives up on a
+# 4xx, so a large group must fit. 5,000 alerts of ~2 KB each make 10 MiB; Alertmanager's `max_alerts` and
+# the README's group_by keep a group below both.
+MAX_ALERT_BODY_BYTES = 10 * 1024 * 1024
+MAX_ALERTS_PER_DELIVERY = 5000
 # How far another system's clock may run ahead of ours: a moment that little ahead is not "in the future".
 CLOCK_SKEW = timedelta(minutes=5)
 

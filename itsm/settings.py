@@ -221,7 +221,7 @@ WEBHOOK_RETRY_PERIOD = _duration("WEBHOOK_RETRY_PERIOD", default="PT24H")
 WEBHOOK_PAUSE_AFTER = _duration("WEBHOOK_PAUSE_AFTER", default="PT24H")
 
 # --- input limits (issue #8) ------------------------------------------------------------------------
-# Request bodies: the API's parsers answer 413 beyond API_MAX_BODY_BYTES (alert intake keeps its own 1 MiB),
+# Request bodies: the API's parsers answer 413 beyond API_MAX_BODY_BYTES (alert intake keeps its own 10 MiB, incidents.limits),
 # Django's form parsing (the admin) 400. Free text (descriptions, notes, comments): MAX_TEXT_LENGTH
 # characters. Detection: at most DETECTED_AT_MAX_AGE_DAYS before logging. Nothing an incident records (in the
 # CSV import too) lies before EARLIEST_INCIDENT_DATE (YYYY-MM-DD, in TIME_ZONE).

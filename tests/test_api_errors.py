@@ -123,7 +123,7 @@ def test_errors_outside_the_views_share_it_too(api_as, outsider):
         "status",
     )
     _check_shape(alerts.post("/api/v1/alerts/alertmanager/", {}, format="json"), 403, "permission_denied")
-    oversized = json.dumps({"title": "x" * (1024 * 1024)})
+    oversized = json.dumps({"title": "x" * (10 * 1024 * 1024)})
     _check_shape(
         alerts.post("/api/v1/alerts/", oversized, content_type="application/json"), 413, "payload_too_large"
     )

@@ -27,8 +27,17 @@ from .base import AuditedAdmin, badge
 
 @admin.register(AlertSource)
 class AlertSourceAdmin(AuditedAdmin):
-    list_display = ("name", "slug", "kind", "is_active", "auto_resolve", "default_service", "token_display")
-    list_filter = ("kind", "is_active", "auto_resolve")
+    list_display = (
+        "name",
+        "slug",
+        "kind",
+        "is_active",
+        "grouping",
+        "auto_resolve",
+        "default_service",
+        "token_display",
+    )
+    list_filter = ("kind", "is_active", "grouping", "auto_resolve")
     search_fields = ("name", "slug")
     list_select_related = ("default_service",)
     prepopulated_fields = {"slug": ("name",)}
@@ -48,6 +57,7 @@ class AlertSourceAdmin(AuditedAdmin):
                 )
             },
         ),
+        ("Correlation", {"fields": ("grouping", "reopen_window", "reopen_when_still_firing")}),
         ("Recovery", {"fields": ("auto_resolve",)}),
     )
     readonly_fields = ("endpoint", "token_display", "account")
@@ -188,11 +198,13 @@ class AlertPayloadAdmin(admin.ModelAdmin):
 # --- the incident page: its alert ------------------------------------------------------------------------
 
 ALERT_FIELDSET = (
-    "Monitoring alert",
+    "Monitoring alerts",
     {
         "fields": (
             ("alert_source", "alert_fingerprint"),
             ("alert_status", "alert_occurrences"),
+            "alert_recurrence",
+            "alert_list",
             "alert_labels",
             "alert_annotations",
             "alert_link",
@@ -204,10 +216,14 @@ ALERT_FIELDS = (
     "alert_fingerprint",
     "alert_status",
     "alert_occurrences",
+    "alert_recurrence",
+    "alert_list",
     "alert_labels",
     "alert_annotations",
     "alert_link",
 )
+# The incident page lists this many of its group's alerts; the count says how many there are.
+LISTED_ALERTS = 100
 
 
 def alert_of(incident) -> IncidentAlert | None:
@@ -228,9 +244,10 @@ class IncidentAlertFieldsMixin:
     def alert_source(self, incident):
         return alert_of(incident).source
 
-    @admin.display(description="fingerprint")
+    @admin.display(description="grouped by")
     def alert_fingerprint(self, incident):
-        return alert_of(incident).fingerprint
+        group = alert_of(incident)
+        return format_html("{} <code>{}</code>", group.get_grouping_display(), group.key)
 
     @admin.display(description="alert status")
     def alert_status(self, incident):
@@ -242,7 +259,45 @@ class IncidentAlertFieldsMixin:
     @admin.display(description="occurrences")
     def alert_occurrences(self, incident):
         alert = alert_of(incident)
-        return f"{alert.occurrences} (first {_when(alert.first_seen_at)}, last {_when(alert.last_seen_at)})"
+        return (
+            f"{alert.occurrences} reports of {alert.alert_count} alert{'s' if alert.alert_count != 1 else ''} "
+            f"(first {_when(alert.first_seen_at)}, last {_when(alert.last_seen_at)})"
+        )
+
+    @admin.display(description="recurrence of")
+    def alert_recurrence(self, incident):
+        previous = alert_of(incident).recurrence_of
+        if previous is None:
+            return "-"
+        url = reverse("admin:incidents_incident_change", args=[quote(previous.pk)])
+        return format_html('<a href="{}">{}</a>', url, previous.number)
+
+    @admin.display(description="alerts")
+    def alert_list(self, incident):
+        group = alert_of(incident)
+        rows = format_html_join(
+            "",
+            "<tr><td>{}<br><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    alert.title,
+                    alert.fingerprint,
+                    alert.get_status_display(),
+                    _pairs(alert.labels),
+                    _when(alert.first_seen_at),
+                    _when(alert.last_seen_at),
+                    alert.occurrences,
+                )
+                for alert in group.alerts.order_by("pk")[:LISTED_ALERTS]
+            ),
+        )
+        more = group.alert_count - LISTED_ALERTS
+        return format_html(
+            '<table class="itsm-alerts"><thead><tr><th>alert</th><th>status</th><th>labels</th>'
+            "<th>first seen</th><th>last seen</th><th>count</th></tr></thead><tbody>{}</tbody></table>{}",
+            rows,
+            f"and {more} more" if more > 0 else "",
+        )
 
     @admin.display(description="labels")
     def alert_labels(self, incident):

@@ -18,9 +18,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from incidents import alerts
-from incidents.alert_formats import MAX_PAYLOAD_BYTES
 from incidents.choices import AlertSourceKind
 from incidents.exceptions import PermissionDenied
+from incidents.limits import MAX_ALERT_BODY_BYTES
 from incidents.models import AlertSource
 
 from . import serializers as s
@@ -91,15 +91,20 @@ E400 = OpenApiResponse(
 )
 E401 = OpenApiResponse(s.ErrorSerializer, description="Missing, unknown or revoked alert source token.")
 E403 = OpenApiResponse(s.ErrorSerializer, description="The token's source posts to the other endpoint.")
-E413 = OpenApiResponse(s.ErrorSerializer, description="The body is larger than 1 MiB.")
+E413 = OpenApiResponse(
+    s.ErrorSerializer, description="The body is larger than 10 MiB, or holds more than 5,000 alerts."
+)
 E429 = OpenApiResponse(s.ErrorSerializer, description="Over the source's rate; retry after `Retry-After`.")
 RESPONSES = {200: s.AlertIntakeResultSerializer, 400: E400, 401: E401, 403: E403, 413: E413, 429: E429}
 
 INTAKE_DESCRIPTION = (
     "Authenticate with the alert source's token (`Authorization: Bearer <token>` or `?token=`). "
-    "A firing alert raises a classified incident (source monitoring), or is counted as an occurrence on "
-    "the open incident of the same source and fingerprint; a resolved one records the recovery on it "
-    "(and resolves it when the source auto-resolves). Bodies up to 1 MiB; kept 30 days."
+    "Alerts are correlated per source by Alertmanager group (`groupKey`) or by fingerprint: the first "
+    "firing alert of a group raises a classified incident (source monitoring), later ones join it or are "
+    "counted on it; firing again within the source's reopen window after the resolution reopens it, "
+    "later it raises a new incident linked to the previous one. A resolved alert records the recovery "
+    "(and resolves the incident once all its alerts recovered, when the source auto-resolves). Bodies up "
+    "to 10 MiB and 5,000 alerts; kept 30 days."
 )
 
 
@@ -120,7 +125,9 @@ class AlertIntakeView(APIView):
         result = alerts.alert_receive(
             source=source,
             # Past the limit the body is not read at all; otherwise one byte more than allowed, to tell.
-            payload_bytes=b"" if declared > MAX_PAYLOAD_BYTES else _read(request, MAX_PAYLOAD_BYTES + 1),
+            payload_bytes=b""
+            if declared > MAX_ALERT_BODY_BYTES
+            else _read(request, MAX_ALERT_BODY_BYTES + 1),
             declared_size=declared,
             remote_addr=request.META.get("REMOTE_ADDR"),
         )

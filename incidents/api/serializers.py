@@ -27,6 +27,7 @@ from incidents.choices import (
     Visibility,
 )
 from incidents.models import (
+    Alert,
     ChecklistItem,
     Incident,
     IncidentAlert,
@@ -119,18 +120,15 @@ def _key_or_null(slug_field: str):
     return serializers.SlugRelatedField(slug_field=slug_field, read_only=True, allow_null=True)
 
 
-class IncidentAlertSerializer(serializers.ModelSerializer):
-    """What monitoring reported about an incident it raised."""
-
-    source = serializers.SlugRelatedField(slug_field="slug", read_only=True, help_text="Alert source slug.")
+class AlertSerializer(serializers.ModelSerializer):
+    """One alert of the group behind an incident."""
 
     class Meta:
-        model = IncidentAlert
+        model = Alert
         fields = [
-            "source",
             "fingerprint",
+            "title",
             "status",
-            "is_open",
             "occurrences",
             "first_seen_at",
             "last_seen_at",
@@ -140,6 +138,60 @@ class IncidentAlertSerializer(serializers.ModelSerializer):
             "generator_url",
         ]
         read_only_fields = fields
+
+
+# The incident's detail lists this many of its alerts (a group may hold thousands); `alert_count` says all.
+LISTED_ALERTS = 100
+
+
+class IncidentAlertSerializer(serializers.ModelSerializer):
+    """What monitoring reported about an incident it raised: the group of alerts behind it."""
+
+    source = serializers.SlugRelatedField(slug_field="slug", read_only=True, help_text="Alert source slug.")
+    group_key = serializers.CharField(
+        source="key", read_only=True, help_text="What the alerts share: the groupKey or the fingerprint."
+    )
+    is_open = serializers.BooleanField(source="incident.is_open", read_only=True)
+    recurrence_of = serializers.SlugRelatedField(
+        slug_field="number",
+        read_only=True,
+        allow_null=True,
+        help_text="The earlier incident of the same alerts this one is a recurrence of.",
+    )
+    alerts = serializers.SerializerMethodField(
+        help_text=f"The group's first {LISTED_ALERTS} alerts, in the incident's detail only (null in lists)."
+    )
+
+    class Meta:
+        model = IncidentAlert
+        fields = [
+            "source",
+            "grouping",
+            "group_key",
+            "fingerprint",
+            "status",
+            "is_open",
+            "is_current",
+            "recurrence_of",
+            "occurrences",
+            "alert_count",
+            "truncated_alerts",
+            "first_seen_at",
+            "last_seen_at",
+            "recovered_at",
+            "labels",
+            "annotations",
+            "generator_url",
+            "alerts",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(AlertSerializer(many=True, allow_null=True))
+    def get_alerts(self, group: IncidentAlert):
+        view = self.context.get("view")
+        if getattr(view, "action", None) != "retrieve":
+            return None
+        return AlertSerializer(group.alerts.order_by("pk")[:LISTED_ALERTS], many=True).data
 
 
 class IncidentSerializer(serializers.ModelSerializer):

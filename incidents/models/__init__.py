@@ -5,7 +5,7 @@ Everything is re-exported here, so `from incidents.models import Incident` keeps
 lives.
 """
 
-from .alerts import AlertPayload, AlertSource, IncidentAlert
+from .alerts import Alert, AlertPayload, AlertSource, IncidentAlert
 from .core import (
     ChecklistItem,
     Comment,
@@ -28,6 +28,7 @@ from .process import ProcessSettings
 from .tokens import ApiToken
 
 __all__ = [
+    "Alert",
     "AlertPayload",
     "AlertSource",
     "ApiToken",

@@ -1,6 +1,7 @@
-"""Monitoring alert intake: who may post alerts, what they posted, and which incident an alert raised.
+"""Monitoring alert intake: who may post alerts, what they posted, and which incident each group of alerts
+raised (`IncidentAlert`, with its alerts in `Alert`).
 
-The rules (parsing, deduplication, classification, recovery) are in `incidents.alerts`.
+The rules (parsing, correlation, classification, recovery) are in `incidents.alerts`.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -17,6 +19,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from ..choices import (
+    AlertGrouping,
     AlertSourceKind,
     AlertStatus,
     Category,
@@ -41,6 +44,16 @@ def default_severity_map() -> dict:
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+# A resolved incident waits for its caller for days at most (auto-close); a longer window would reopen
+# incidents long closed in all but name.
+MAX_REOPEN_WINDOW = timedelta(days=7)
+
+
+def key_hash(key: str) -> str:
+    """The indexed form of a correlation key (an Alertmanager groupKey may be longer than an index allows)."""
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def _unusable_token_hash() -> str:
@@ -107,7 +120,26 @@ class AlertSource(models.Model):
     auto_resolve = models.BooleanField(
         "resolve on recovery",
         default=False,
-        help_text="Resolve the incident (code fixed) when monitoring reports recovery, unless it is on hold.",
+        help_text="Resolve the incident (code fixed) when monitoring reports recovery of all its alerts, "
+        "unless it is on hold.",
+    )
+    grouping = models.CharField(
+        max_length=16,
+        choices=AlertGrouping.choices,
+        default=AlertGrouping.GROUP,
+        help_text="One incident per Alertmanager group (its groupKey), or one per alert (its fingerprint). "
+        "Generic alerts and notifications without a groupKey are grouped by fingerprint.",
+    )
+    reopen_window = models.DurationField(
+        default=timedelta(hours=1),
+        help_text="An alert of a resolved incident firing again within this time after the resolution "
+        "reopens the incident; later (or once it is closed), it raises a new incident linked to it.",
+    )
+    reopen_when_still_firing = models.BooleanField(
+        "reopen when still firing",
+        default=False,
+        help_text="A person resolved the incident but its alert still fires: reopen it (otherwise the "
+        "timeline notes that it is still firing, and the incident stays resolved).",
     )
     account = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -140,6 +172,8 @@ class AlertSource(models.Model):
                         f"'{severity}': expected [urgency, impact], each one of {', '.join(Level.values)}."
                     )
         problems = {"severity_map": errors} if errors else {}
+        if self.reopen_window is not None and not timedelta(0) <= self.reopen_window <= MAX_REOPEN_WINDOW:
+            problems["reopen_window"] = [f"Between 0 and {MAX_REOPEN_WINDOW.days} days."]
         category = category_of(self.default_incident_type)
         if self.default_incident_type and category != self.default_category:
             problems["default_incident_type"] = [
@@ -175,7 +209,7 @@ class AlertSource(models.Model):
 
 class AlertPayload(models.Model):
     """One delivery as received, kept 30 days for debugging (`incidents.alerts.alert_payloads_purge`).
-    Bodies over 1 MiB are refused unread, so no stored body is larger."""
+    Bodies over 10 MiB are refused unread; of larger ones than 1 MiB only the first MiB is kept."""
 
     source = models.ForeignKey(
         AlertSource, null=True, blank=True, on_delete=models.SET_NULL, related_name="payloads"
@@ -199,18 +233,83 @@ class AlertPayload(models.Model):
 
 
 class IncidentAlert(models.Model):
-    """The alert behind an incident raised by monitoring: its identity (source + fingerprint), how often
-    it fired, and what it said (labels, annotations, a link back to the graph).
+    """The group of alerts behind an incident raised by monitoring: its identity (source + correlation key,
+    the Alertmanager `groupKey` or the alert's fingerprint), and a summary of its alerts (`alerts`): how
+    often they fired, whether any still fires, and what the first one said (labels, annotations, a link
+    back to the graph).
 
-    `is_open` mirrors the incident being open (kept by `incidents.services` on resolve, cancel and reopen).
-    The partial unique index makes "one open incident per source and fingerprint" hold under concurrent
-    deliveries: the database refuses a second open row, the loser absorbs into the winner's incident. No
-    history here: the counters change on every delivery, and the incident's own history is the audit."""
+    `is_current` marks the newest incident of its source and key: the one a firing alert joins, reopens or
+    links a recurrence to. The partial unique index makes "one current incident per source and key" hold
+    under concurrent deliveries: the database refuses a second current row, the loser joins the winner's
+    incident. No history here: the counters change on every delivery, and the incident's own history is
+    the audit."""
 
     incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="alert")
     source = models.ForeignKey(AlertSource, on_delete=models.PROTECT, related_name="incident_alerts")
+    grouping = models.CharField(
+        max_length=16, choices=AlertGrouping.choices, default=AlertGrouping.FINGERPRINT
+    )
+    key = models.TextField(
+        default="", help_text="The groupKey or the fingerprint the incident's alerts share."
+    )
+    key_hash = models.CharField(max_length=64, default="", editable=False)
+    fingerprint = models.CharField(max_length=255, help_text="The first alert's fingerprint.")
+    is_current = models.BooleanField(
+        default=True,
+        help_text="The newest incident of this source and key: later alerts are correlated to it.",
+    )
+    recurrence_of = models.ForeignKey(
+        Incident,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="recurrences",
+        help_text="The closed incident of the same alerts this one follows.",
+    )
+    status = models.CharField(
+        max_length=8,
+        choices=AlertStatus.choices,
+        default=AlertStatus.FIRING,
+        help_text="Firing while any of its alerts fires.",
+    )
+    occurrences = models.PositiveIntegerField(default=1, help_text="Firing reports received, all alerts.")
+    alert_count = models.PositiveIntegerField("alerts", default=1, help_text="Distinct alerts in the group.")
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    recovered_at = models.DateTimeField(
+        null=True, blank=True, help_text="When monitoring last reported recovery of all its alerts."
+    )
+    truncated_alerts = models.PositiveIntegerField(
+        default=0, help_text="Alerts Alertmanager left out of its last notification (max_alerts)."
+    )
+    labels = models.JSONField(default=dict, blank=True)
+    annotations = models.JSONField(default=dict, blank=True)
+    generator_url = models.URLField(max_length=2000, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "key_hash"],
+                condition=Q(is_current=True),
+                name="incident_alert_one_current",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.source} {self.key}"
+
+    def save(self, *args, **kwargs):
+        self.key_hash = key_hash(self.key)
+        super().save(*args, **kwargs)
+
+
+class Alert(models.Model):
+    """One alert (source + fingerprint) of the group behind an incident: its status, how often it fired
+    and what it said. Written in bulk by the intake, a storm costs a few queries per delivery."""
+
+    group = models.ForeignKey(IncidentAlert, on_delete=models.CASCADE, related_name="alerts")
     fingerprint = models.CharField(max_length=255)
-    is_open = models.BooleanField(default=True)
+    title = models.CharField(max_length=200)
     status = models.CharField(max_length=8, choices=AlertStatus.choices, default=AlertStatus.FIRING)
     occurrences = models.PositiveIntegerField(default=1, help_text="Firing reports received.")
     first_seen_at = models.DateTimeField(default=timezone.now)
@@ -223,13 +322,10 @@ class IncidentAlert(models.Model):
     generator_url = models.URLField(max_length=2000, blank=True)
 
     class Meta:
+        ordering = ["group", "pk"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["source", "fingerprint"],
-                condition=Q(is_open=True),
-                name="incident_alert_one_open",
-            )
+            models.UniqueConstraint(fields=["group", "fingerprint"], name="alert_one_per_group_fingerprint")
         ]
 
     def __str__(self):
-        return f"{self.source} {self.fingerprint}"
+        return self.title or self.fingerprint

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django_fsm import ConcurrentTransition
 
 from .. import limits
 from ..choices import (
-    OPEN_STATES,
     TIER_GROUPS,
     Category,
     EventKind,
@@ -26,7 +25,6 @@ from ..exceptions import PermissionDenied, TransitionNotAllowed, ValidationError
 from ..models import (
     AlertSource,
     Incident,
-    IncidentAlert,
     NumberSequence,
     Service,
     SlaPolicy,
@@ -212,8 +210,6 @@ def _transition(
         from_state = locked.state
         getattr(locked, name)(**kwargs)
         _save(locked, user=user, reason=history_reason or f"{name}: {note}".strip(": "), action=name)
-        if locked.is_open != (from_state in OPEN_STATES):
-            _alert_follows_incident(locked)
         _event(
             locked,
             kind=EventKind.TRANSITION,
@@ -232,21 +228,6 @@ def _transition(
         )
         locked.refresh_from_db()  # receivers may have changed it (e.g. declared it major)
     return locked
-
-
-def _alert_follows_incident(incident: Incident) -> None:
-    """An incident raised by monitoring leaves alert deduplication when it resolves or is cancelled (the
-    alert's next firing raises a new incident) and rejoins it when reopened, unless its alert has raised a
-    newer open incident meanwhile: the unique index on open alerts decides, and the newer one keeps it."""
-    alert = IncidentAlert.objects.filter(incident=incident).exclude(is_open=incident.is_open)
-    if not incident.is_open:
-        alert.update(is_open=False)
-        return
-    try:
-        with transaction.atomic():
-            alert.update(is_open=True)
-    except IntegrityError:
-        pass
 
 
 def _detected_at_errors(detected_at: datetime, *, logged_at: datetime) -> dict:

@@ -92,7 +92,7 @@ def test_alertmanager_firing_then_resolved_makes_one_classified_incident_then_th
     assert alert.labels["ceph_daemon"] == "osd.7" and alert.labels["severity"] == "critical"
     assert alert.annotations["runbook_url"] == "https://wiki.lab/runbooks/ceph-osd-down"
     assert alert.generator_url == GENERATOR_URL
-    assert alert.is_open and alert.status == "firing"
+    assert alert.is_current and alert.status == "firing" and alert.alert_count == 1
 
     lab_time.shift(timedelta(minutes=5))  # Alertmanager's repeat: the same alert, still firing
     again = post(ALERTMANAGER_URL, alertmanager_payload("firing"), token)
@@ -124,7 +124,7 @@ def test_alertmanager_firing_then_resolved_makes_one_classified_incident_then_th
     assert event.data["fingerprint"] == "3c1c5e0fa4a4f1f2"
     alert.refresh_from_db()
     assert alert.status == "resolved" and alert.recovered_at == NOW + timedelta(minutes=30)
-    assert alert.is_open  # the incident is still open: a new firing is counted on it
+    assert alert.is_current  # a new firing is counted on it
 
     payloads = AlertPayload.objects.filter(source=source)
     assert payloads.count() == 3 and {p.status for p in payloads} == {PayloadStatus.ACCEPTED}
@@ -179,13 +179,8 @@ def test_auto_resolve_takes_a_classified_incident_through_investigation_to_resol
     transitions = list(incident.timeline.filter(kind=EventKind.TRANSITION).values_list("transition", "actor"))
     assert transitions == [("classify", account.pk), ("investigate", account.pk), ("resolve", account.pk)]
     assert len(monitoring_events(incident)) == 1
-
-    # Resolved incidents leave deduplication: the alert firing again raises a new incident.
-    assert not IncidentAlert.objects.get(incident=incident).is_open
-    again = post(ALERTMANAGER_URL, alertmanager_payload("firing"), token)
-    assert again.data["results"][0]["action"] == "created"
-    assert again.data["incidents"] != [number]
-    assert Incident.objects.count() == 2
+    # Still its group's incident: firing again reopens it (tests/incidents/test_alerts_correlation.py).
+    assert IncidentAlert.objects.get(incident=incident).is_current
 
 
 def test_auto_resolve_keeps_the_human_assignee_of_an_investigated_incident(ceph, sysadmin):
@@ -219,34 +214,6 @@ def test_auto_resolve_leaves_an_incident_on_hold_for_a_human(ceph, sysadmin):
 # --- deduplication follows the incident's lifecycle -------------------------------------------------------
 
 
-def test_an_incident_resolved_by_a_human_stops_absorbing_and_a_reopen_cannot_steal_the_fingerprint(
-    prometheus, manager
-):
-    _, token = prometheus
-    first = Incident.objects.get(
-        number=post(ALERTMANAGER_URL, alertmanager_payload(), token).data["incidents"][0]
-    )
-    first = services.incident_investigate(incident=first, user=manager)
-    first = services.incident_resolve(
-        incident=first, user=manager, code="fixed", notes="OSD restarted", **INVESTIGATION
-    )
-
-    second_number = post(ALERTMANAGER_URL, alertmanager_payload(), token).data["incidents"][0]
-    assert second_number != first.number
-
-    # The first one is reopened while the second owns the fingerprint: it stays out of deduplication.
-    services.incident_reopen(incident=first, user=manager, reason="disk failed again")
-    assert not IncidentAlert.objects.get(incident=first).is_open
-    third = post(ALERTMANAGER_URL, alertmanager_payload(), token)
-    assert third.data["results"][0] == {
-        "fingerprint": "3c1c5e0fa4a4f1f2",
-        "status": "firing",
-        "action": "absorbed",
-        "incident": second_number,
-        "count": 1,
-    }
-
-
 def test_a_reopened_incident_absorbs_again_when_no_other_owns_its_fingerprint(prometheus, manager):
     _, token = prometheus
     number = post(ALERTMANAGER_URL, alertmanager_payload(), token).data["incidents"][0]
@@ -256,7 +223,7 @@ def test_a_reopened_incident_absorbs_again_when_no_other_owns_its_fingerprint(pr
     )
     services.incident_reopen(incident=incident, user=manager, reason="not fixed")
 
-    assert IncidentAlert.objects.get(incident=incident).is_open
+    assert IncidentAlert.objects.get(incident=incident).is_current
     response = post(ALERTMANAGER_URL, alertmanager_payload(), token)
     assert response.data["results"][0]["action"] == "absorbed"
     assert response.data["incidents"] == [number]
@@ -268,6 +235,9 @@ def test_a_cancelled_incident_leaves_deduplication(prometheus, manager):
     services.incident_cancel(incident=Incident.objects.get(number=number), user=manager, reason="test alert")
     response = post(ALERTMANAGER_URL, alertmanager_payload(), token)
     assert response.data["results"][0]["action"] == "created"
+    new = Incident.objects.get(number=response.data["incidents"][0])
+    assert new.alert.recurrence_of.number == number
+    assert not IncidentAlert.objects.get(incident__number=number).is_current
 
 
 # --- the mapping ------------------------------------------------------------------------------------------
@@ -300,6 +270,7 @@ def test_custom_labels_and_an_unknown_service_fall_back_to_the_source_default(ce
         default_service=network,
         default_category="infrastructure",
         default_incident_type="network_outage",
+        grouping="fingerprint",  # one incident per alert, though both came in one notification
     )
     known = {"alertname": "A", "component": "ceph", "priority": "disaster"}
     unknown = {"alertname": "B", "component": "no-such-service", "priority": "disaster"}
@@ -441,34 +412,35 @@ def test_the_rate_limit_counts_per_source_not_per_address(prometheus, monkeypatc
 # --- size and shape ---------------------------------------------------------------------------------------
 
 
-def test_a_body_over_1_mib_is_refused_with_413_and_not_stored(prometheus):
+def test_a_body_over_10_mib_is_refused_with_413_naming_the_limit_and_not_stored(prometheus):
     _, token = prometheus
     payload = alertmanager_payload()
-    payload["alerts"][0]["annotations"]["description"] = "x" * (1024 * 1024)
+    payload["alerts"][0]["annotations"]["description"] = "x" * (10 * 1024 * 1024)
     response = post(ALERTMANAGER_URL, payload, token)
 
     assert response.status_code == 413
     assert response.json()["code"] == "payload_too_large"
+    assert "10 MiB" in response.json()["detail"]
     record = AlertPayload.objects.get()
     assert record.status == PayloadStatus.REJECTED and record.body == ""
-    assert record.size > 1024 * 1024 and "1 MiB" in record.error
+    assert record.size > 10 * 1024 * 1024 and "10 MiB" in record.error
     assert not Incident.objects.exists()
 
 
-def test_an_announced_size_over_1_mib_is_refused_before_reading(prometheus):
+def test_an_announced_size_over_10_mib_is_refused_before_reading(prometheus):
     _, token = prometheus
-    response = post(ALERTMANAGER_URL, alertmanager_payload(), token, CONTENT_LENGTH=str(2 * 1024 * 1024))
+    response = post(ALERTMANAGER_URL, alertmanager_payload(), token, CONTENT_LENGTH=str(11 * 1024 * 1024))
     assert response.status_code == 413
-    assert AlertPayload.objects.get().size == 2 * 1024 * 1024
+    assert AlertPayload.objects.get().size == 11 * 1024 * 1024
 
 
-def test_a_body_of_exactly_1_mib_is_accepted(prometheus):
+def test_a_body_of_exactly_10_mib_is_accepted(prometheus):
     _, token = prometheus
     payload = alertmanager_payload()
     base = len(json.dumps(payload))
-    payload["alerts"][0]["annotations"]["padding"] = "x" * (1024 * 1024 - base - len(', "padding": ""'))
+    payload["alerts"][0]["annotations"]["padding"] = "x" * (10 * 1024 * 1024 - base - len(', "padding": ""'))
     body = json.dumps(payload)
-    assert len(body.encode()) == 1024 * 1024
+    assert len(body.encode()) == 10 * 1024 * 1024
     assert post(ALERTMANAGER_URL, body, token).status_code == 200
 
 

@@ -44,6 +44,8 @@ def test_a_new_source_shows_its_token_once_and_the_token_works(manager_client):
             "severity_map": json.dumps({"critical": ["high", "high"]}),
             "default_urgency": "medium",
             "default_impact": "medium",
+            "grouping": "group",
+            "reopen_window": "01:00:00",
         },
     )
     assert response.status_code == 200, response.content
@@ -141,8 +143,25 @@ def test_the_incident_page_shows_the_alert_behind_it(manager_client, manager):
     assert "Monitoring alert" in text and "3c1c5e0fa4a4f1f2" in text
     assert "ceph_daemon" in text and "osd.7" in text
     assert 'href="http://prometheus.lab:9090/graph?g0.expr=ceph_osd_up+%3D%3D+0&amp;g0.tab=1"' in text
-    assert re.search(r"2 \(first", strip_tags(text))
+    assert re.search(r"2 reports of 1 alert \(first", strip_tags(text))
 
     by_hand = incident_in("logged", manager=manager)
     other = manager_client.get(reverse("admin:incidents_incident_change", args=[by_hand.pk]))
     assert "Monitoring alert" not in other.content.decode()
+
+
+@pytest.mark.parametrize("window", ["-00:05:00", "8 00:00:00"])
+def test_a_reopen_window_outside_0_to_7_days_is_refused(manager_client, window):
+    source, _ = make_source("Prometheus")
+    page = manager_client.get(reverse("admin:incidents_alertsource_change", args=[source.pk]))
+    form = page.context["adminform"].form
+    data = {name: form[name].value() for name in form.fields}
+    data = {k: ("" if v is None else v) for k, v in data.items()}
+    data.update({"reopen_window": window, "severity_map": json.dumps(source.severity_map), "is_active": "on"})
+    data.pop("reopen_when_still_firing", None)
+    data.pop("auto_resolve", None)
+    response = manager_client.post(reverse("admin:incidents_alertsource_change", args=[source.pk]), data)
+    assert response.status_code == 200
+    assert "Between 0 and 7 days." in response.content.decode()
+    source.refresh_from_db()
+    assert source.reopen_window.total_seconds() == 3600

@@ -65,4 +65,29 @@ def test_a_reopen_racing_a_new_firing_leaves_one_open_incident_per_alert(postgre
 
     assert not any(isinstance(r, Exception) for r in results), results
     assert Incident.objects.get(number=number).state == "investigating"
-    assert IncidentAlert.objects.filter(source=source, is_open=True).count() == 1
+    assert IncidentAlert.objects.filter(source=source, is_current=True).count() == 1
+
+
+def test_concurrent_notifications_of_one_group_make_one_incident_listing_every_alert(
+    postgres, reference_data
+):
+    ServiceFactory(name="Ceph storage", slug="ceph")
+    source, _ = make_source("Prometheus")
+    bodies = []
+    for n in range(DELIVERIES):  # each notification brings another OSD of the same group
+        payload = alertmanager_payload("firing", fingerprint=f"osd-{n}")
+        payload["alerts"][0]["labels"] = {**payload["alerts"][0]["labels"], "ceph_daemon": f"osd.{n}"}
+        bodies.append(json.dumps(payload).encode())
+
+    results = race(*[deliver(source.pk, body) for body in bodies])
+
+    assert all(isinstance(r, AlertIntakeResult) for r in results), results
+    actions = sorted(r.outcomes[0].action for r in results)
+    assert actions == ["created"] + ["joined"] * (DELIVERIES - 1)
+    incident = Incident.objects.get()
+    group = IncidentAlert.objects.get()
+    assert group.incident == incident and group.alert_count == DELIVERIES and group.occurrences == DELIVERIES
+    assert sorted(group.alerts.values_list("fingerprint", flat=True)) == sorted(
+        f"osd-{n}" for n in range(DELIVERIES)
+    )
+    assert NumberSequence.objects.get(name="incident").last_value == 1

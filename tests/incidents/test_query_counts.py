@@ -32,8 +32,9 @@ PAGE_SIZES = (1, settings.REST_FRAMEWORK["PAGE_SIZE"])  # no `page_size` paramet
 # the groups' permissions, then the count and the page, and one prefetch each for the problems, the parents,
 # the alerts and the alerts' sources the page names.
 API_LIST = 9
-# The record: the incident with its joins and the same four prefetches (no count).
-API_DETAIL = 8
+# The record: the incident with its joins and the same four prefetches (no count), and the first alerts of
+# the group behind it (`IncidentAlertSerializer.alerts`, the detail only).
+API_DETAIL = 9
 # The timeline: the incident's row alone (nothing of it is rendered), then the entries with their actors.
 API_TIMELINE = 5
 # The admin list: session, user, time zone, permissions (3), the filters' people and services, the
@@ -80,7 +81,9 @@ def world(people):
             incident = services.incident_update(incident=incident, user=manager, data=links)
             services.comment_add(incident=incident, user=manager, body="Disk replaced, rebalancing")
             services.comment_add(incident=incident, user=reporter, body="Still slow?", visibility="public")
-            IncidentAlert.objects.create(incident=incident, source=source, fingerprint=f"osd-{number}")
+            IncidentAlert.objects.create(
+                incident=incident, source=source, key=f"osd-{number}", fingerprint=f"osd-{number}"
+            )
             incidents.append(incident)
         return incidents
 

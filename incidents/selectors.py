@@ -25,6 +25,7 @@ from . import permissions as perms
 from .alert_formats import web_link
 from .choices import OPEN_STATES, TIER_GROUPS, Category, Role, State, Tier, Visibility, types_of
 from .models import (
+    Alert,
     ChecklistItem,
     Incident,
     IncidentAlert,
@@ -421,8 +422,8 @@ def _incidents_matching(word: str) -> QuerySet:
     else:
         ids.append(Incident.objects.filter(description__icontains=word))
     ids = [query.order_by().values_list("pk", flat=True) for query in ids]
-    alerts = IncidentAlert.objects.filter(labels__icontains=word)
-    ids.append(alerts.order_by().values_list("incident_id", flat=True))
+    alerts = Alert.objects.filter(labels__icontains=word)  # every alert of the group, not only its first
+    ids.append(alerts.order_by().values_list("group__incident_id", flat=True))
     return ids[0].union(*ids[1:])
 
 

@@ -237,6 +237,25 @@ def test_a_search_finding_very_many_keeps_the_subquery(postgres, client, manager
     assert listed(client, q="osd.7") == [searchable["alert"]]
 
 
+def test_search_finds_a_group_by_the_labels_of_any_of_its_alerts(client, manager, searchable):
+    """The second alert of a group (`ceph_osd_id` 11) joins the incident; its labels find it too."""
+    import copy
+
+    from incidents.models import IncidentAlert
+
+    payload = alertmanager_payload()
+    second = copy.deepcopy(payload["alerts"][0])
+    second["fingerprint"] = "77aa01"
+    second["labels"] = {**second["labels"], "ceph_daemon": "osd.11", "instance": "pve-05:9283"}
+    payload["alerts"].append(second)
+    _, token = make_source("Second Prometheus", slug="second-prometheus")
+    assert post(ALERTMANAGER_URL, payload, token).status_code in (200, 201, 202)
+    group = IncidentAlert.objects.get(source__slug="second-prometheus")
+    assert group.alerts.count() == 2
+    client.force_login(manager)
+    assert listed(client, q="pve-05") == [group.incident]
+
+
 def test_full_text_search_matches_other_forms_of_a_word_on_postgresql(postgres, client, manager, searchable):
     client.force_login(manager)
     assert listed(client, q="failing") == [searchable["disk"]]  # "failure" and "failed" share the stem

@@ -1,5 +1,5 @@
 """Indexes for the incident search (`selectors.search_incidents`), PostgreSQL only: trigram indexes (pg_trgm)
-for the `icontains` conditions on the number, the title and the alert labels, and a GIN index on the full-text
+for the `icontains` conditions on the number, the title and the labels of every alert, and a GIN index on the full-text
 document of title and description. Without them a search read every incident and computed its document
 (3.5 s at a million incidents). The expressions are exactly the ones Django writes for those lookups and for
 `selectors.search_document`, or PostgreSQL would not use them.
@@ -17,7 +17,7 @@ INDEXES = {
         "incidents_incident USING gin "
         "((to_tsvector('english'::regconfig, COALESCE(\"title\", '') || ' ' || COALESCE(\"description\", ''))))"
     ),
-    "incident_alert_labels_trgm": 'incidents_incidentalert USING gin ((UPPER("labels"::text)) gin_trgm_ops)',
+    "alert_labels_trgm": 'incidents_alert USING gin ((UPPER("labels"::text)) gin_trgm_ops)',
 }
 
 
@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("incidents", "0014_scale_indexes"),
+        ("incidents", "0015_alert_correlation"),
     ]
 
     operations = [migrations.RunPython(create_indexes, drop_indexes)]

@@ -107,6 +107,14 @@ def measure_in_child(url: str, args) -> dict:
     return result
 
 
+# Selectors timed next to a hand-written SQL statement computing the same numbers: (label, selector's
+# measurement, the SQL's measurement); the summary prints the ratio (issue 12: report <= 1.5x the SQL).
+VERSUS_SQL = (
+    ("service-impact report", "service-impact report", "service-impact, hand-written SQL"),
+    ("KPIs", "KPIs, one month", "KPIs, hand-written SQL"),
+)
+
+
 def print_table(results: dict[str, dict]) -> None:
     sizes = list(results)
     names = list(dict.fromkeys(name for result in results.values() for name in result["measurements"]))
@@ -133,12 +141,11 @@ def print_table(results: dict[str, dict]) -> None:
                 print(f"  [{int(size):,}] {name}: {row['extra']}")
     for size in sizes:
         rows = results[size]["measurements"]
-        report = rows.get("service-impact report", {}).get("median_ms")
-        sql = rows.get("service-impact, hand-written SQL", {}).get("median_ms")
-        if report and sql:
-            print(
-                f"  [{int(size):,}] service-impact report / hand-written SQL: {report / sql:.2f}x (target <= 1.5x)"
-            )
+        for label, selector, baseline in VERSUS_SQL:
+            report = rows.get(selector, {}).get("median_ms")
+            sql = rows.get(baseline, {}).get("median_ms")
+            if report and sql:
+                print(f"  [{int(size):,}] {label} / hand-written SQL: {report / sql:.2f}x (target <= 1.5x)")
     print("\nPer-request timings: in-process Django test Client (no web server), median of the runs.")
 
 
@@ -682,6 +689,53 @@ def service_impact_sql(ctx):
     month, now = _last_month(), timezone.now()
     comparison = _reports_vs_sql()
     return lambda: comparison.hand_written(month, now)
+
+
+def _kpis_vs_sql():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("kpis_vs_sql", BASE_DIR / "bench" / "kpis_vs_sql.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _last_month_days():
+    from datetime import timedelta
+
+    month = _last_month()
+    return month.first_day, month.last_day + timedelta(days=1)  # kpis() takes [start, end) as dates
+
+
+@measurement("KPIs, one month", "KPIs of last month, per severity and category (selector)")
+def kpis_one_month(ctx):
+    from django.utils import timezone
+
+    from reporting import selectors
+
+    (start, end), now = _last_month_days(), timezone.now()
+    comparison = _kpis_vs_sql()
+    report = selectors.kpis(start=start, end=end, now=now)
+    differences = comparison.compare(
+        report, comparison.hand_written(start=start, end=end, now=now)
+    )  # untimed
+    for difference in differences[:10]:
+        print(f"KPIs differ: {difference}", file=sys.stderr)
+
+    def run():
+        selectors.kpis(start=start, end=end, now=now)
+
+    run.compare = len(differences)
+    return run
+
+
+@measurement("KPIs, hand-written SQL", "the same KPIs in one hand-written SQL statement (GROUPING SETS)")
+def kpis_sql(ctx):
+    from django.utils import timezone
+
+    (start, end), now = _last_month_days(), timezone.now()
+    comparison = _kpis_vs_sql()
+    return lambda: comparison.hand_written(start=start, end=end, now=now)
 
 
 def counting(counter: list[int]):

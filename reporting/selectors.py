@@ -253,6 +253,7 @@ def _first_response_p90(created: Q) -> dict:
     rows = (
         reportable_incidents()
         .filter(created, first_response_at__isnull=False)
+        .order_by()  # the windows order what they rank; the model's ordering would only add a sort
         .annotate(
             seconds=SecondsBetween("created_at", "first_response_at"),
             rank_in_severity=Window(RowNumber(), partition_by=[F("severity")], order_by=ordering),

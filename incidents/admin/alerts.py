@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
-from .. import alerts
+from .. import alerts, selectors
 from ..api.alerts import ENDPOINT_NAMES
 from ..choices import AlertStatus, PayloadStatus
 from ..models import AlertPayload, AlertSource, IncidentAlert
@@ -224,6 +224,15 @@ ALERT_FIELDS = (
 )
 # The incident page lists this many of its group's alerts; the count says how many there are.
 LISTED_ALERTS = 100
+
+
+def alert_fieldset(user, incident):
+    """The alert fieldset, without the earlier incident this one recurs when `user` may not see that one."""
+    previous = alert_of(incident).recurrence_of
+    if previous is None or selectors.may_see(user, previous):
+        return ALERT_FIELDSET
+    name, options = ALERT_FIELDSET
+    return name, {**options, "fields": tuple(f for f in options["fields"] if f != "alert_recurrence")}
 
 
 def alert_of(incident) -> IncidentAlert | None:

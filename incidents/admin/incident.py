@@ -38,7 +38,7 @@ from ..forms import (
 from ..models import Incident, SlaPolicy
 from ..paginators import EstimatedCountPaginator
 from ..rules import IMPACT_DESCRIPTIONS, SEVERITY_DEFINITIONS, URGENCY_DESCRIPTIONS, severity_for
-from .alerts import ALERT_FIELDS, ALERT_FIELDSET, IncidentAlertFieldsMixin, alert_of
+from .alerts import ALERT_FIELDS, IncidentAlertFieldsMixin, alert_fieldset, alert_of
 from .base import (
     DOMAIN_ERRORS,
     AuditedAdmin,
@@ -309,7 +309,7 @@ class IncidentAdmin(
         if obj is None:
             return self._log_fieldsets(request)
         fieldsets = super().get_fieldsets(request, obj)
-        return (*fieldsets, ALERT_FIELDSET) if alert_of(obj) is not None else fieldsets
+        return (*fieldsets, alert_fieldset(request.user, obj)) if alert_of(obj) is not None else fieldsets
 
     def _log_fieldsets(self, request):
         """The *Log incident* form; those who may classify get category, urgency and impact with a preview

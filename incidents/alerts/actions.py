@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 
-from .. import limits, services
+from .. import limits, selectors, services
 from ..alert_formats import ReceivedAlert
 from ..choices import EventKind, Level, ResolutionCode, Source, State, category_of
 from ..exceptions import Conflict, PermissionDenied, RequiredStepsOpen, ValidationError
@@ -76,13 +76,17 @@ def raise_incident(
         impact=plan.impact,
     )
     if recurrence_of is not None:
+        # Everyone who reads this incident reads its timeline: a security incident is not named there (those
+        # who may see it find it through the alert's `recurrence_of`).
+        named = not selectors.is_security_incident(recurrence_of)
+        earlier = recurrence_of.number if named else "an earlier security incident"
         services.timeline_record(
             incident=incident,
             kind=EventKind.MONITORING,
             user=account,
-            note=f"Recurrence of {recurrence_of.number}: its alerts fire again after it was "
+            note=f"Recurrence of {earlier}: its alerts fire again after it was "
             f"{recurrence_of.get_state_display().lower()}.",
-            data={"source": source.slug, "recurrence_of": recurrence_of.number},
+            data={"source": source.slug, **({"recurrence_of": recurrence_of.number} if named else {})},
         )
     return incident
 

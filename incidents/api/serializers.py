@@ -186,6 +186,12 @@ class IncidentAlertSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, group):
+        data = super().to_representation(group)
+        if group.recurrence_of_id and not may_name(self.context, group.recurrence_of):
+            data["recurrence_of"] = None  # an earlier incident the reader may not see is not named
+        return data
+
     @extend_schema_field(AlertSerializer(many=True, allow_null=True))
     def get_alerts(self, group: IncidentAlert):
         view = self.context.get("view")
@@ -271,15 +277,17 @@ class IncidentSerializer(serializers.ModelSerializer):
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
-        if instance.parent_id and not self._may_name(instance.parent):
+        if instance.parent_id and not may_name(self.context, instance.parent):
             data["parent"] = None  # a parent the reader may not see is not named
         return data
 
-    def _may_name(self, incident) -> bool:
-        request = self.context.get("request")
-        if request is None:  # a machine reader (webhook payloads): never a security incident
-            return not selectors.is_security_incident(incident)
-        return selectors.may_see(request.user, incident)
+
+def may_name(context: dict, incident) -> bool:
+    """Whether a representation rendered in `context` may name `incident` (a parent, an earlier incident)."""
+    request = context.get("request")
+    if request is None:  # a machine reader (webhook payloads): never a security incident
+        return not selectors.is_security_incident(incident)
+    return selectors.may_see(request.user, incident)
 
 
 class KeyRelatedField(serializers.SlugRelatedField):

@@ -297,3 +297,38 @@ def test_a_reopening_notification_also_records_the_recoveries_it_carries(ceph, m
     assert [r["action"] for r in response.data["results"]] == ["reopened", "recovered"]
     statuses = dict(Alert.objects.values_list("fingerprint", "status"))
     assert statuses == {"osd-0007": "firing", "osd-0008": "resolved"}
+
+
+def test_a_recurrence_of_a_security_incident_names_it_only_to_those_who_may_see_it(
+    ceph, manager, service_desk, api_as, client, lab_time
+):
+    """Service Desk does not see security incidents: the recurrence of one is shown to it without the number
+    (API, admin page, timeline); an Incident Manager follows the link."""
+    _, token = make_source("Prometheus")
+    number = post(ALERTMANAGER_URL, notification(osd(7)), token).data["incidents"][0]
+    earlier = services.incident_classify(
+        incident=Incident.objects.get(number=number),
+        user=manager,
+        category="security",
+        urgency="high",
+        impact="high",
+    )
+    services.incident_cancel(incident=earlier, user=manager, reason="a pen test, not an outage")
+    post(ALERTMANAGER_URL, notification(osd(7, "resolved")), token)
+    lab_time.shift(timedelta(minutes=5))
+    new = Incident.objects.get(
+        number=post(ALERTMANAGER_URL, notification(osd(7)), token).data["incidents"][0]
+    )
+    assert new.alert.recurrence_of.number == number and new.category != "security"
+
+    url = f"/api/v1/incidents/{new.number}/"
+    assert api_as(manager).get(url).data["alert"]["recurrence_of"] == number
+    desk = api_as(service_desk)
+    assert desk.get(url).data["alert"]["recurrence_of"] is None
+    assert number not in str(desk.get(url + "timeline/").data)
+    assert "Recurrence of an earlier security incident" in monitoring_notes(new)[0]
+    client.force_login(service_desk)
+    page = client.get(reverse("admin:incidents_incident_change", args=[new.pk]))
+    assert page.status_code == 200 and number not in page.content.decode()
+    client.force_login(manager)
+    assert number in client.get(reverse("admin:incidents_incident_change", args=[new.pk])).content.decode()

@@ -8,10 +8,11 @@ import escalation.models
 
 
 def ids_for_pending_deliveries(apps, schema_editor):
-    """Each delivery still to be sent gets its own webhook-id (a callable default on AddField would give
-    every existing row the same one); delivered rows keep none."""
+    """Each webhook delivery gets its own webhook-id (a callable default on AddField would give every
+    existing row the same one): pending ones, and sent or failed ones too, which *Redeliver* may send again.
+    E-mails keep none."""
     Notification = apps.get_model("escalation", "Notification")
-    pending = Notification.objects.filter(status="pending").only("pk")
+    pending = Notification.objects.filter(webhook__isnull=False).only("pk")
     batch = []
     for row in pending.iterator(chunk_size=1000):
         row.message_id = escalation.models.new_message_id()

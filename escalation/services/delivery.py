@@ -23,7 +23,7 @@ from django.utils import timezone
 from incidents.output_safety import header_line
 
 from ..choices import Channel, DeliveryStatus, Template
-from ..models import Notification, Webhook
+from ..models import Notification, Webhook, new_message_id
 from .webhook_signing import signed_headers
 from .webhook_urls import Destination, webhook_destination
 
@@ -63,6 +63,18 @@ def webhook_payload(notification: Notification) -> dict:
     }
 
 
+def _message_id(notification: Notification) -> str:
+    """The delivery's `webhook-id`, given now to a row that has none (an e-mail's row never needs one; a
+    webhook row from before ids existed may), and kept for every later attempt."""
+    if not notification.message_id:
+        candidate = new_message_id()
+        Notification.objects.filter(pk=notification.pk, message_id__isnull=True).update(message_id=candidate)
+        notification.message_id = Notification.objects.values_list("message_id", flat=True).get(
+            pk=notification.pk
+        )
+    return notification.message_id
+
+
 def _send(notification: Notification) -> None:
     if notification.channel == Channel.EMAIL:
         # Rows queued before subjects were made safe may still hold a CR/LF from a title.
@@ -80,7 +92,7 @@ def _send(notification: Notification) -> None:
     body = json.dumps(webhook_payload(notification)).encode()
     # Checked again now, not only when the hook was saved: the name may resolve elsewhere by now.
     destination = webhook_destination(hook.url)
-    headers = signed_headers(hook, message_id=notification.message_id, body=body, now=timezone.now())
+    headers = signed_headers(hook, message_id=_message_id(notification), body=body, now=timezone.now())
     connection = _connection(destination, timeout=hook.timeout_seconds)
     try:
         connection.request("POST", destination.target, body=body, headers=headers)

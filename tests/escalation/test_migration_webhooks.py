@@ -1,4 +1,4 @@
-"""The Standard Webhooks migration on existing data: each delivery still to be sent gets its own webhook-id,
+"""The Standard Webhooks migration on existing data: each webhook delivery (sent ones too) gets its own webhook-id,
 and a hook the former rule switched off after 10 failures becomes a paused one (resuming sends what waits)."""
 
 import pytest
@@ -24,7 +24,7 @@ def migrate(target):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_pending_deliveries_get_their_own_ids_and_switched_off_hooks_are_paused():
+def test_webhook_deliveries_get_their_own_ids_and_switched_off_hooks_are_paused():
     leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
     before, after = the_migration()
     try:
@@ -65,8 +65,8 @@ def test_pending_deliveries_get_their_own_ids_and_switched_off_hooks_are_paused(
         Notification = new.get_model("escalation", "Notification")
         ids = dict(Notification.objects.values_list("pk", "message_id"))
         assert ids[rows["pending"]].startswith("msg_") and ids[second].startswith("msg_")
-        assert ids[rows["pending"]] != ids[second]
-        assert ids[rows["sent"]] is None
+        assert len({ids[rows["pending"]], ids[second], ids[rows["sent"]]}) == 3
+        assert ids[rows["sent"]].startswith("msg_")  # Redeliver may send it again
         paused = Webhook.objects.get(pk=off.pk)
         assert paused.is_active and paused.paused_at == now and paused.paused_reason == "503"
         assert not Webhook.objects.get(pk=kept_off.pk).is_active, "switched off by hand: stays off"

@@ -248,3 +248,15 @@ def test_the_readme_receiver_accepts_a_delivery_once_and_refuses_a_forged_one(ma
     assert receive(body, headers) == 200, "a retry is acknowledged"
     assert len(handled) == 1 and handled[0]["event"] == "status_update"
     assert receive(body.replace(b"status_update", b"status_updat3"), headers) == 400
+
+
+def test_a_delivery_from_before_webhook_ids_gets_one_when_redelivered(manager, receiver):
+    """Rows older than webhook-ids have none: sending one gives it an id, kept for every later attempt."""
+    hook = Webhook.objects.create(name="automation", url=receiver["url"])
+    old = status_update_to(hook, manager)
+    Notification.objects.filter(pk=old.pk).update(message_id=None, status="failed")
+    services.webhook_redeliver(notification=Notification.objects.get(pk=old.pk), user=manager)
+    assert services.deliver(notification_id=old.pk)[0] == "sent"
+    stored = Notification.objects.get(pk=old.pk).message_id
+    assert stored and stored.startswith("msg_")
+    assert [headers["webhook-id"] for headers, _ in receiver["received"]] == [stored]

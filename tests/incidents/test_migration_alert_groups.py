@@ -55,5 +55,20 @@ def test_existing_alerts_become_groups_of_one_and_the_newest_is_current():
         assert [(a.fingerprint, a.occurrences, a.title, a.labels) for a in alerts] == [
             ("osd-7", 3, "osd-7 down", {"ceph_daemon": "osd-7"})
         ]
+        # The source keeps grouping by fingerprint: its alert firing on INC-000902 still lands there.
+        assert new.get_model("incidents", "AlertSource").objects.get().grouping == "fingerprint"
+        MigrationExecutor(connection).migrate(leaves)
+        from incidents.models import AlertSource as Source
+        from incidents.models import Incident as Current
+        from tests.incidents.alerting import ALERTMANAGER_URL, alertmanager_payload, post
+
+        source = Source.objects.get()
+        token = source.issue_token()
+        source.save()
+        Current.objects.filter(number="INC-000902").update(state="investigating")  # open, as it was
+        response = post(ALERTMANAGER_URL, alertmanager_payload(fingerprint="osd-7"), token)
+        assert response.status_code in (200, 202), response.content
+        assert Current.objects.count() == 3  # joined INC-000902, no duplicate
+        assert Source(name="New", slug="new").grouping == "group"  # new sources group by groupKey
     finally:
         MigrationExecutor(connection).migrate(leaves)

@@ -18,7 +18,13 @@ urlpatterns = [
     path("confirm/<str:token>/", incident_views.CallerConfirmView.as_view(), name="caller-confirm"),
     path("not-fixed/<str:token>/", incident_views.CallerNotFixedView.as_view(), name="caller-not-fixed"),
     # On-call shifts for calendar applications: the secret address is the credential (`escalation.views`).
-    path("calendars/<str:token>.ics", escalation_views.oncall_calendar, name="oncall-calendar"),
+    # Tokens are URL-safe base64 (`escalation.models.new_calendar_token`): anything else is a 404 before any
+    # lookup (a NUL character would be a database error on PostgreSQL).
+    re_path(
+        r"^calendars/(?P<token>[A-Za-z0-9_-]{1,64})\.ics$",
+        escalation_views.oncall_calendar,
+        name="oncall-calendar",
+    ),
     path("api/v1/", include("incidents.api.urls")),
     path("api/v1/", include("reporting.api.urls")),
     path("api/v1/", include("escalation.api.urls")),

@@ -180,6 +180,8 @@ def test_a_wrong_token_is_a_404(sysadmins):
     assert fetch(reverse("oncall-calendar", kwargs={"token": "x" * 43})).status_code == 404
     assert fetch(reverse("oncall-calendar", kwargs={"token": feed.token[:-1]})).status_code == 404
     assert fetch(feed).status_code == 200
+    for bad in ("abc%00def", "a%2Fb", "a.b", "x" * 65):  # never reaches the database (NUL on PostgreSQL: 500)
+        assert fetch(f"/calendars/{bad}.ics").status_code == 404, bad
 
 
 def test_tokens_are_long_random_and_one_per_owner(sysadmins):

@@ -22,23 +22,28 @@ class EstimatedCountPaginator(Paginator):
     """A paginator whose `count` is exact up to `EXACT_COUNT_LIMIT` and PostgreSQL's estimate beyond."""
 
     @cached_property
-    def count(self) -> int:
+    def _counted(self) -> tuple[int, bool]:
         # Unordered: counting needs no sort, and the first rows any index yields will do.
         capped = self.object_list.order_by()[: EXACT_COUNT_LIMIT + 1].count()
         if capped <= EXACT_COUNT_LIMIT:
-            self.count_is_exact = True
-            return capped
+            return capped, True
         estimate = planner_estimate(self.object_list)
         if estimate is None:
-            self.count_is_exact = True
-            return self.object_list.count()
-        self.count_is_exact = False
-        return max(estimate, capped)
+            return self.object_list.count(), True
+        return max(estimate, capped), False
+
+    @property
+    def count(self) -> int:
+        return self._counted[0]
+
+    @property
+    def count_is_exact(self) -> bool:
+        return self._counted[1]
 
     def validate_number(self, number):
         """With an estimated count any page from 1 on may exist (the estimate may fall short of the rows);
         a page past the last row is empty, and `page` refuses that."""
-        if self.count and self.count_is_exact:
+        if self.count_is_exact:
             return super().validate_number(number)
         try:
             number = int(number)

@@ -1,11 +1,33 @@
 """Query parameters of the API's lists. The filter sets parse and validate them (a bad value is a 400 with a
 field error); the filtering itself is `incidents.selectors.filter_incidents`, shared with other readers."""
 
+from datetime import UTC
+
+from django.core.exceptions import ValidationError
 from django_filters import rest_framework as filters
+from django_filters.fields import IsoDateTimeField
 
 from incidents import selectors
 from incidents.choices import Category, Criticality, Severity, Source, State, Tier
 from incidents.models import Incident, Service
+
+
+class TimeField(IsoDateTimeField):
+    """An ISO 8601 time that exists in UTC too: 9999-12-31T23:59-14:00 does not (the database stores UTC),
+    and is a field error rather than an overflow in the query."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value is not None:
+            try:
+                value.astimezone(UTC)
+            except OverflowError:
+                raise ValidationError("Out of range.", code="invalid") from None
+        return value
+
+
+class TimeFilter(filters.IsoDateTimeFilter):
+    field_class = TimeField
 
 
 class IncidentFilter(filters.FilterSet):
@@ -19,10 +41,10 @@ class IncidentFilter(filters.FilterSet):
         choices=Source.choices, help_text="Who raised it: monitoring, a user, operations."
     )
     is_major = filters.BooleanFilter()
-    created_after = filters.IsoDateTimeFilter(help_text="Logged at or after this time (ISO 8601).")
-    created_before = filters.IsoDateTimeFilter(help_text="Logged before this time (ISO 8601).")
-    resolved_after = filters.IsoDateTimeFilter(help_text="Resolved at or after this time (ISO 8601).")
-    resolved_before = filters.IsoDateTimeFilter(help_text="Resolved before this time (ISO 8601).")
+    created_after = TimeFilter(help_text="Logged at or after this time (ISO 8601).")
+    created_before = TimeFilter(help_text="Logged before this time (ISO 8601).")
+    resolved_after = TimeFilter(help_text="Resolved at or after this time (ISO 8601).")
+    resolved_before = TimeFilter(help_text="Resolved before this time (ISO 8601).")
     breached = filters.BooleanFilter(
         help_text="true: past the response or resolution due time; false: within both."
     )

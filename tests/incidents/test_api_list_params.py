@@ -51,8 +51,13 @@ def test_filter_by_creation_and_resolution_times(api_as, manager):
     exact = early.created_at.isoformat()
     assert numbers(client.get(LIST, {"created_after": exact, "created_before": middle})) == {early.number}
     assert numbers(client.get(LIST, {"created_before": exact})) == set()
-    response = client.get(LIST, {"created_after": "last tuesday"})
-    assert response.status_code == 400 and "created_after" in response.data["errors"]
+    for field, value in [
+        ("created_after", "last tuesday"),
+        ("created_after", "9999-12-31T23:59:59-14:00"),  # no such time in UTC
+        ("resolved_before", "0001-01-01T00:00:00+14:00"),
+    ]:
+        response = client.get(LIST, {field: value})
+        assert response.status_code == 400 and field in response.data["errors"], value
 
 
 def test_is_major_filter(api_as, manager):
@@ -111,6 +116,15 @@ def test_query_count_does_not_grow_with_the_page_size(api_as, manager):
 @pytest.fixture
 def small_limit(monkeypatch):
     monkeypatch.setattr(paginators, "EXACT_COUNT_LIMIT", 3)
+
+
+def test_an_empty_list_has_one_empty_page(api_as, manager):
+    client = api_as(manager)
+    page = client.get(LIST, {"search": "nothing-like-this"}).data
+    assert page["count"] == 0 and page["results"] == [] and page["next"] is None
+    for number, status in [(1, 200), ("last", 200), (2, 404), (6, 404)]:
+        response = client.get(LIST, {"search": "nothing-like-this", "page": number})
+        assert response.status_code == status, number
 
 
 def test_counts_up_to_the_limit_are_exact(api_as, manager, small_limit):

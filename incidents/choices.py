@@ -173,6 +173,7 @@ class EventKind(models.TextChoices):
     CHECKLIST = "checklist", "Checklist step done"
     CHECKLIST_SKIP = "checklist_skip", "Checklist step skipped"
     COMMENT = "comment", "Comment"
+    ATTACHMENT = "attachment", "Attachment"
     ESCALATION = "escalation", "Escalation"
     NOTIFICATION = "notification", "Notification"
     MONITORING = "monitoring", "Monitoring"

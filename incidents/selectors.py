@@ -26,6 +26,7 @@ from .alert_formats import web_link
 from .choices import OPEN_STATES, TIER_GROUPS, Category, Role, State, Tier, Visibility, types_of
 from .models import (
     Alert,
+    Attachment,
     ChecklistItem,
     Incident,
     IncidentAlert,
@@ -458,6 +459,35 @@ def incident_timeline(*, incident: Incident, user) -> QuerySet[TimelineEvent]:
     events = incident.timeline.select_related("actor").order_by("created_at", "pk")
     condition = readable_events_q(user)
     return events if condition is None else events.filter(condition)
+
+
+def readable_attachments_q(user) -> Q | None:
+    """The attachments `user` may read on an incident they see: the same rule as the timeline's entries."""
+    if can_see_internal(user):
+        return None
+    return Q(visibility=Visibility.PUBLIC) | Q(
+        uploaded_by__isnull=False, uploaded_by=getattr(user, "pk", None)
+    )
+
+
+def incident_attachments(*, incident: Incident, user) -> QuerySet[Attachment]:
+    """The files of `incident` that `user` may read, oldest first."""
+    files = incident.attachments.select_related("uploaded_by").order_by("created_at", "pk")
+    condition = readable_attachments_q(user)
+    return files if condition is None else files.filter(condition)
+
+
+def attachment_for(*, user, pk: int) -> Attachment | None:
+    """The attachment `pk` when `user` may see both it and its incident; None otherwise (to the reader, a file
+    they may not see does not exist)."""
+    files = Attachment.objects.select_related("incident")
+    incident_condition = visibility_q(user, "incident__")
+    if incident_condition is not None:
+        files = files.filter(incident_condition)
+    condition = readable_attachments_q(user)
+    if condition is not None:
+        files = files.filter(condition)
+    return files.filter(pk=pk).first()
 
 
 def incident_checklist(*, incident: Incident) -> QuerySet[ChecklistItem]:

@@ -4,17 +4,21 @@ Fix confirmation request (`incidents.caller_links`) without signing in.
 GET only shows the question and a button; the POST the button sends (CSRF protected) acts, so a mail
 scanner or link preview that opens the link changes nothing. A link that is not ours, expired or already
 used gets a page saying so.
+
+And the download of an incident's attachment, for those who may see it.
 """
 
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404
 from django.shortcuts import render
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 
-from . import services
+from . import selectors, services
 from .caller_links import Answer, LinkRefused, answer_deadline, read_token
 from .exceptions import Conflict, ValidationError
 from .forms import add_service_errors
@@ -92,3 +96,23 @@ class CallerConfirmView(CallerAnswerView):
 
 class CallerNotFixedView(CallerAnswerView):
     answer = Answer.NOT_FIXED
+
+
+@login_required
+@never_cache
+def attachment_download(request, pk: int, name: str):
+    """A file sent with an incident, to someone who may see it; a 404 to anyone else. Always a download, its
+    type never sniffed: a file a reporter sends must not run as a page of this site."""
+    attachment = selectors.attachment_for(user=request.user, pk=pk)
+    if attachment is None or attachment.name != name:
+        raise Http404("No such file.")
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("The file is no longer stored.") from None
+    response = FileResponse(
+        handle, as_attachment=True, filename=attachment.name, content_type=attachment.content_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response

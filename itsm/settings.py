@@ -230,6 +230,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 MAX_TEXT_LENGTH = env.int("MAX_TEXT_LENGTH", default=20_000)
 DETECTED_AT_MAX_AGE = timedelta(days=env.int("DETECTED_AT_MAX_AGE_DAYS", default=30))
 EARLIEST_INCIDENT_DATE = date.fromisoformat(env("EARLIEST_INCIDENT_DATE", default="2000-01-01"))
+# Files sent with an incident (portal, e-mail): each at most ATTACHMENT_MAX_BYTES, at most
+# ATTACHMENTS_PER_INCIDENT per incident. They are stored under MEDIA_ROOT and served only through a view
+# that checks who may see them (never from MEDIA_URL).
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+ATTACHMENTS_PER_INCIDENT = env.int("ATTACHMENTS_PER_INCIDENT", default=20)
 
 # --- REST API ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -17,6 +17,7 @@ urlpatterns = [
     # The caller's answer to "is it fixed?": signed links, no sign-in (`incidents.views`).
     path("confirm/<str:token>/", incident_views.CallerConfirmView.as_view(), name="caller-confirm"),
     path("not-fixed/<str:token>/", incident_views.CallerNotFixedView.as_view(), name="caller-not-fixed"),
+    path("attachments/<int:pk>/<str:name>", incident_views.attachment_download, name="attachment-download"),
     # On-call shifts for calendar applications: the secret address is the credential (`escalation.views`).
     # Tokens are URL-safe base64 (`escalation.models.new_calendar_token`): anything else is a 404 before any
     # lookup (a NUL character would be a database error on PostgreSQL).

@@ -53,7 +53,7 @@ from .base import (
     state_badge,
 )
 from .filters import AssigneeFilter, BreachedFilter, StateFilter, TierFilter
-from .inlines import CHECKLIST_FORM_ID, ChecklistInline, CommentInline, TimelineInline
+from .inlines import CHECKLIST_FORM_ID, AttachmentInline, ChecklistInline, CommentInline, TimelineInline
 from .next_steps import waiting_for
 from .worklist import WorkListMixin
 
@@ -126,7 +126,7 @@ class IncidentAdmin(
     paginator = EstimatedCountPaginator
     show_facets = admin.ShowFacets.NEVER  # facet counts are one COUNT per filter option
     raw_id_fields = ("parent",)
-    inlines = (ChecklistInline, CommentInline, TimelineInline)
+    inlines = (ChecklistInline, CommentInline, AttachmentInline, TimelineInline)
 
     add_form = IncidentLogForm  # *Log incident*: may classify in the same submit
     add_fieldsets = (

@@ -1,4 +1,4 @@
-"""View-only inlines of the incident page: what the services recorded (checklist, comments, timeline).
+"""View-only inlines of the incident page: what the services recorded (checklist, comments, files, timeline).
 
 Ticking a step is a button posting to `IncidentAdmin.checklist_done_view`; it belongs to a form outside
 the main change form (the HTML `form` attribute), so it never submits the incident's unsaved edits. Skipping
@@ -7,12 +7,13 @@ one opens its own page, which asks for the reason.
 
 from django.contrib import admin
 from django.contrib.admin.utils import quote
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html
 
 from .. import selectors, timeline
 from ..formatting import zoned_time
-from ..models import ChecklistItem, Comment, TimelineEvent
+from ..models import Attachment, ChecklistItem, Comment, TimelineEvent
 
 CHECKLIST_FORM_ID = "checklist-form"
 
@@ -107,6 +108,40 @@ class CommentInline(ReadableEventsInline):
     fields = ("created_at", "actor", "visibility", "note")
     readonly_fields = fields
     ordering = ("created_at", "pk")
+
+
+class AttachmentInline(ViewOnlyInline):
+    """The incident's files as far as the user may read them (`selectors.readable_attachments_q`), each a
+    download link through the view that checks it again."""
+
+    model = Attachment
+    verbose_name_plural = "Files"
+    fields = ("created_at", "download", "file_size", "sender", "visibility")
+    readonly_fields = fields
+    ordering = ("created_at", "pk")
+
+    def has_view_permission(self, request, obj=None):
+        # Whoever sees the incident page sees the files the rule lets them read: no separate permission.
+        return request.user.has_perm("incidents.view_incident")
+
+    def get_queryset(self, request):
+        files = super().get_queryset(request).select_related("uploaded_by")
+        condition = selectors.readable_attachments_q(request.user)
+        return files if condition is None else files.filter(condition)
+
+    @admin.display(description="file")
+    def download(self, attachment):
+        return format_html('<a href="{}">{}</a>', attachment.get_absolute_url(), attachment.name)
+
+    @admin.display(description="size")
+    def file_size(self, attachment):
+        return filesizeformat(attachment.size)
+
+    @admin.display(description="from")
+    def sender(self, attachment):
+        if attachment.uploaded_by:
+            return attachment.uploaded_by.get_full_name() or attachment.uploaded_by.get_username()
+        return attachment.sender_name or attachment.sender_email
 
 
 class TimelineInline(ReadableEventsInline):

@@ -1,4 +1,4 @@
-"""Incident data: the lifecycle core (`core`), monitoring alert intake (`alerts`), the admin's view of
+"""Incident data: the lifecycle core (`core`), monitoring alert intake (`alerts`), files sent with incidents (`attachments`), the admin's view of
 API tokens (`tokens`) and each user's own preferences (`preferences`) and the process's adjustable defaults (`process`).
 
 Everything is re-exported here, so `from incidents.models import Incident` keeps working wherever a model
@@ -6,6 +6,7 @@ lives.
 """
 
 from .alerts import Alert, AlertPayload, AlertSource, IncidentAlert
+from .attachments import Attachment
 from .core import (
     ChecklistItem,
     Comment,
@@ -32,6 +33,7 @@ __all__ = [
     "AlertPayload",
     "AlertSource",
     "ApiToken",
+    "Attachment",
     "ChecklistItem",
     "Comment",
     "CommentManager",

@@ -9,9 +9,11 @@ the django-fsm transition, saves with the history user and reason, records the t
 - `records`: logging incidents and editing (or correcting) their records;
 - `lifecycle`: the transitions;
 - `work`: comments, runbook steps, problem records;
+- `attachments`: files sent with an incident;
 - `reference`: SLA policies, the process settings and each user's own settings.
 """
 
+from .attachments import attachment_add, clean_file_name
 from .base import (
     EDITABLE_FIELDS,
     INVESTIGATION_FIELDS,
@@ -74,10 +76,12 @@ __all__ = [
     "TRANSITIONS",
     "TRANSITION_SERVICES",
     "allowed_transitions",
+    "attachment_add",
     "check_transition",
     "checklist_item_done",
     "checklist_item_skip",
     "clean_caller",
+    "clean_file_name",
     "comment_add",
     "default_caller",
     "incident_auto_close",

@@ -367,7 +367,7 @@ def search_incidents(incidents: QuerySet[Incident], text: str) -> QuerySet[Incid
     databases match every field with `icontains`. No incident appears twice.
 
     Each word is the union of one narrow query per field (`_incidents_matching`), each served by its own
-    index on PostgreSQL (migration 0015): an OR of those conditions over the incident table left PostgreSQL
+    index on PostgreSQL (migration 0016): an OR of those conditions over the incident table left PostgreSQL
     no plan but reading every incident (3.5 s at a million, whatever the word). On PostgreSQL the words'
     sets are intersected and their ids fetched first (one query); up to `SEARCH_IDS_FETCHED` of them, the
     list is narrowed to those ids as one array parameter, so its page and count read them by primary key
@@ -429,7 +429,7 @@ def _incidents_matching(word: str) -> QuerySet:
 
 
 def search_document():
-    """The title and description as one English full-text document; migration 0015 indexes exactly this
+    """The title and description as one English full-text document; migration 0016 indexes exactly this
     expression (change one, change both)."""
     from django.contrib.postgres.search import SearchVector
 

@@ -5,7 +5,8 @@ document of title and description. Without them a search read every incident and
 `selectors.search_document`, or PostgreSQL would not use them.
 
 Built CONCURRENTLY (so outside a transaction): a running system keeps logging and updating incidents while
-they build. pg_trgm is a trusted extension (PostgreSQL 13+): the database's owner may create it. Other
+they build. A concurrent build that was interrupted leaves an invalid index behind, which `IF NOT EXISTS`
+would keep: such a leftover is dropped and built again. pg_trgm is a trusted extension (PostgreSQL 13+): the database's owner may create it. Other
 databases get nothing; their search reads every row, which at their sizes is fine."""
 
 from django.db import migrations
@@ -26,6 +27,14 @@ def create_indexes(apps, schema_editor):
         return
     schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     for name, definition in INDEXES.items():
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)",
+                [name],
+            )
+            row = cursor.fetchone()
+        if row and row[0]:
+            schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
         schema_editor.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {definition}")
 
 
